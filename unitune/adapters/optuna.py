@@ -1,0 +1,232 @@
+"""Optuna backends: TPE, random, grid, CMA-ES, QMC, NSGA-II/III and GP samplers, with
+Optuna's pruners.
+
+The ledger is an Optuna storage, so these adapters let Optuna's own ``Study``
+write the trials: ``study.ask`` with the space's distributions, ``study.tell``
+with the outcome. Given the same seed, the sampler proposes exactly what it
+would in a hand-written Optuna loop. Options are the sampler's own keyword
+arguments (``n_startup_trials``, ``multivariate``, ``population_size``...),
+plus ``pruner`` and ``pruner_options``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from unitune.adapters import register
+from unitune.adapters.base import Adapter, Capabilities, Proposal
+from unitune.errors import InvalidOption
+from unitune.ledger import optuna_distributions
+from unitune.records import TrialState
+
+__all__ = ["PRUNERS"]
+
+# name -> (Optuna pruner class name, default keyword arguments)
+PRUNERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "median": ("MedianPruner", {}),
+    "percentile": ("PercentilePruner", {"percentile": 25.0}),
+    "successive_halving": ("SuccessiveHalvingPruner", {}),
+    "hyperband": ("HyperbandPruner", {}),
+    "patient": ("PatientPruner", {"patience": 3}),
+    "threshold": ("ThresholdPruner", {}),
+    "wilcoxon": ("WilcoxonPruner", {}),
+    "none": ("NopPruner", {}),
+}
+_OWN_OPTIONS = {
+    "pruner": f"one of {', '.join(PRUNERS)} (default median, as in Optuna)",
+    "pruner_options": "keyword arguments of the pruner (patient: patience, wrapped)",
+}
+
+
+def make_pruner(name: Any, options: Mapping[str, Any] | None) -> Any:
+    import optuna
+
+    if name not in PRUNERS:
+        raise InvalidOption(f"option pruner={name!r} is not one of {', '.join(PRUNERS)}")
+    cls_name, defaults = PRUNERS[name]
+    kwargs = {**defaults, **dict(options or {})}
+    if name == "patient":
+        wrapped = kwargs.pop("wrapped", "median")
+        kwargs["wrapped_pruner"] = None if wrapped == "none" else make_pruner(wrapped, None)
+    cls = getattr(optuna.pruners, cls_name)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise InvalidOption(f"option pruner_options={dict(options or {})!r} for pruner "
+                            f"{name!r}: {exc}") from None
+
+
+class OptunaAdapter(Adapter):
+    """Shared by every Optuna sampler; a subclass names its sampler class."""
+
+    engine = "optuna"
+    extra = "optuna"
+    requires: ClassVar[tuple[str, ...]] = ("optuna",)
+    writes_ledger = True
+    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True)
+    sampler_class: ClassVar[str]
+
+    @classmethod
+    def _sampler_params(cls) -> dict[str, str]:
+        import optuna
+
+        sig = inspect.signature(getattr(optuna.samplers, cls.sampler_class))
+        return {n: f"{cls.sampler_class}({n}=...)" for n in sig.parameters
+                if n not in ("self", "seed", "search_space")}
+
+    @classmethod
+    def accepted_options(cls) -> dict[str, str]:
+        return {**cls._sampler_params(), **_OWN_OPTIONS}
+
+    def make_sampler(self, kwargs: dict[str, Any]) -> Any:
+        import optuna
+
+        return getattr(optuna.samplers, self.sampler_class)(seed=self.seed, **kwargs)
+
+    def setup(self) -> None:
+        import optuna
+
+        kwargs = {k: v for k, v in self.options.items() if k not in _OWN_OPTIONS}
+        try:
+            sampler = self.make_sampler(kwargs)
+        except (TypeError, ValueError) as exc:
+            raise InvalidOption(f"backend {self.name!r}, options {kwargs!r}: {exc}") from None
+        pruner = make_pruner(self.options.get("pruner", "median"),
+                             self.options.get("pruner_options"))
+        self.study = optuna.Study(study_name=self.ledger.study_name,
+                                  storage=self.ledger.storage, sampler=sampler, pruner=pruner)
+        self._dists = optuna_distributions(self.space) if not self.space.branches else None
+        self._prunes = len(self.directions) == 1
+
+    def ask(self) -> Proposal | None:
+        return self._ask(self._dists)
+
+    def _ask(self, dists: dict[str, Any] | None) -> Proposal:
+        trial = self.study.ask(dists)
+        return Proposal(params=trial.params, trial_id=trial._trial_id, number=trial.number,
+                        handle=trial)
+
+    def tell(self, proposal: Proposal, state: TrialState,
+             values: Sequence[float] | None) -> None:
+        from optuna.trial import TrialState as OTS
+
+        self.study.tell(proposal.handle, values=None if state is not TrialState.COMPLETE
+                        else list(values), state=OTS[state.value])  # type: ignore[arg-type]
+
+    def report(self, proposal: Proposal, step: int, value: float) -> bool:
+        if not self._prunes:  # Optuna prunes single-objective studies only
+            return super().report(proposal, step, value)
+        proposal.handle.report(value, step)
+        return proposal.handle.should_prune()
+
+
+@register
+class TPEAdapter(OptunaAdapter):
+    name = "optuna:tpe"
+    sampler_class = "TPESampler"
+    default = True
+    description = "Tree-structured Parzen Estimator (Bayesian); Optuna's default"
+
+
+@register
+class RandomAdapter(OptunaAdapter):
+    name = "optuna:random"
+    sampler_class = "RandomSampler"
+    description = "independent uniform sampling (log-uniform where log=True)"
+
+
+@register
+class CmaEsAdapter(OptunaAdapter):
+    name = "optuna:cmaes"
+    sampler_class = "CmaEsSampler"
+    requires = ("optuna", "cmaes")
+    capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True)
+    description = "CMA-ES evolution strategy (categoricals sampled independently, as Optuna does)"
+
+
+@register
+class QMCAdapter(OptunaAdapter):
+    name = "optuna:qmc"
+    sampler_class = "QMCSampler"
+    requires = ("optuna", "scipy")
+    description = "quasi-Monte Carlo (Sobol/Halton) low-discrepancy sampling"
+
+
+@register
+class NSGA2Adapter(OptunaAdapter):
+    name = "optuna:nsga2"
+    sampler_class = "NSGAIISampler"
+    description = "NSGA-II genetic algorithm, multi-objective, with constraints"
+
+
+@register
+class NSGA3Adapter(OptunaAdapter):
+    name = "optuna:nsga3"
+    sampler_class = "NSGAIIISampler"
+    description = "NSGA-III genetic algorithm for many objectives"
+
+
+@register
+class GPAdapter(OptunaAdapter):
+    name = "optuna:gp"
+    sampler_class = "GPSampler"
+    requires = ("optuna", "scipy", "torch")
+    extra = "gp"
+    description = "Gaussian-process Bayesian optimisation (needs torch)"
+
+
+@register
+class GridAdapter(OptunaAdapter):
+    """Every point of a finite space exactly once: Optuna's GridSampler for a product
+    space, the points enqueued in order for a union of sub-spaces (a list of param grids)."""
+
+    name = "optuna:grid"
+    sampler_class = "GridSampler"
+    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
+                                conditional=True, continuous=False)
+    description = "exhaustive grid (GridSearchCV's search); Floats need a step"
+
+    def make_sampler(self, kwargs: dict[str, Any]) -> Any:
+        import optuna
+
+        if self.space.branches:
+            self._pending = [p for p in self.space.grid()]
+            return optuna.samplers.RandomSampler(seed=self.seed)
+        self._pending = None
+        grid = {name: dist.grid() for name, dist in self.space.items()}
+        return optuna.samplers.GridSampler(grid, seed=self.seed, **kwargs)
+
+    def setup(self) -> None:
+        super().setup()
+        self._exhausted = False
+        if self._pending is not None:
+            seen = [dict(r.params) for r in self.ledger.records() if r.params]
+            self._pending = [p for p in self._pending if p not in seen]
+
+    def budget(self) -> int:
+        return len(self.space.grid())
+
+    def ask(self) -> Proposal | None:
+        if self._exhausted:
+            return None
+        if self._pending is not None:
+            if not self._pending:
+                return None
+            point = self._pending.pop(0)
+            self.study.enqueue_trial(point)
+            branch = next(b for b in self.space.branches if b.contains(point))
+            return self._ask(optuna_distributions(branch))
+        return super().ask()
+
+    def tell(self, proposal: Proposal, state: TrialState,
+             values: Sequence[float] | None) -> None:
+        try:
+            super().tell(proposal, state, values)
+        except RuntimeError as exc:
+            # GridSampler calls study.stop() once the grid is exhausted, which Optuna only
+            # allows inside study.optimize(); the trial is already stored when it raises.
+            if "Study.stop" not in str(exc):
+                raise
+            self._exhausted = True

@@ -1,0 +1,165 @@
+"""What a study leaves behind: ``TrialState``, ``TrialRecord`` and ``Result``."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from unitune.errors import InvalidOption
+
+__all__ = ["Result", "TrialRecord", "TrialState"]
+
+
+class TrialState(str, enum.Enum):
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+    WAITING = "WAITING"
+
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as the ledger keeps it."""
+
+    number: int
+    params: Mapping[str, Any]
+    state: TrialState
+    values: tuple[float, ...] | None = None
+    intermediate: Mapping[int, float] = field(default_factory=dict)
+    duration: float | None = None
+    error: str | None = None
+    backend: str | None = None
+    datetime_start: datetime | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.state, TrialState):
+            object.__setattr__(self, "state", TrialState(self.state))
+        if self.values is not None:
+            object.__setattr__(self, "values", tuple(float(v) for v in self.values))
+        if self.state is TrialState.COMPLETE and self.values is None:
+            raise ValueError(f"trial {self.number}: a COMPLETE trial needs values")
+
+    @property
+    def value(self) -> float | None:
+        """The single objective value (None if the trial did not complete)."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise InvalidOption(
+                f"trial {self.number} has {len(self.values)} values; use .values"
+            )
+        return self.values[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "state": self.state.value,
+            "values": list(self.values) if self.values is not None else None,
+            "params": dict(self.params),
+            "intermediate": dict(self.intermediate),
+            "duration": self.duration,
+            "error": self.error,
+            "backend": self.backend,
+        }
+
+
+def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+
+@dataclass(frozen=True)
+class Result:
+    """What ``ut.optimize`` returns: every trial of the study, and its best."""
+
+    study_name: str
+    directions: tuple[str, ...]
+    trials: tuple[TrialRecord, ...]
+    metrics: tuple[str, ...] | None = None
+    backend: str | None = None
+    interrupted: bool = False
+
+    @property
+    def completed(self) -> tuple[TrialRecord, ...]:
+        return tuple(t for t in self.trials if t.state is TrialState.COMPLETE)
+
+    def _signed(self, values: Sequence[float]) -> tuple[float, ...]:
+        """Values turned so that smaller is better in every direction."""
+        return tuple(v if d == "minimize" else -v for v, d in zip(values, self.directions))
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        """The completed trial with the best value (single-objective studies)."""
+        if len(self.directions) > 1:
+            raise InvalidOption(
+                "this study has several directions: there is no single best trial; "
+                "use result.pareto_front"
+            )
+        done = [t for t in self.completed if not math.isnan(t.values[0])]  # type: ignore[index]
+        if not done:
+            raise InvalidOption(
+                f"study {self.study_name!r} has no completed trial "
+                f"({len(self.trials)} trials: {self._state_counts()})"
+            )
+        return min(done, key=lambda t: self._signed(t.values))  # type: ignore[arg-type]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        return self.best_trial.values[0]  # type: ignore[index]
+
+    @property
+    def pareto_front(self) -> tuple[TrialRecord, ...]:
+        """The completed trials that no other completed trial dominates."""
+        done = [t for t in self.completed]
+        signed = [self._signed(t.values) for t in done]  # type: ignore[arg-type]
+        return tuple(
+            t for i, t in enumerate(done)
+            if not any(_dominates(signed[j], signed[i]) for j in range(len(done)) if j != i)
+        )
+
+    def _state_counts(self) -> str:
+        counts: dict[str, int] = {}
+        for t in self.trials:
+            counts[t.state.value] = counts.get(t.state.value, 0) + 1
+        return ", ".join(f"{n} {s}" for s, n in counts.items()) or "none"
+
+    def to_dataframe(self) -> Any:
+        """One row per trial: number, state, value(s), ``params_<name>``, duration, error."""
+        import pandas as pd
+
+        names = self.metrics or (
+            ("value",) if len(self.directions) == 1
+            else tuple(f"values_{i}" for i in range(len(self.directions)))
+        )
+        rows = []
+        for t in self.trials:
+            row: dict[str, Any] = {"number": t.number, "state": t.state.value}
+            for i, name in enumerate(names):
+                row[name] = t.values[i] if t.values is not None else math.nan
+            for k, v in t.params.items():
+                row[f"params_{k}"] = v
+            row["duration"] = t.duration
+            row["error"] = t.error
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        head = f"Result(study={self.study_name!r}, backend={self.backend!r}, "
+        head += f"trials={len(self.trials)} [{self._state_counts()}]"
+        if len(self.directions) == 1 and self.completed:
+            head += f", best_value={self.best_value!r}, best_params={self.best_params!r}"
+        elif self.completed:
+            head += f", pareto_front={len(self.pareto_front)} trials"
+        return head + ")"
