@@ -94,6 +94,33 @@ def optuna_distributions(space: Space) -> dict[str, Any]:
     return {name: optuna_distribution(d) for name, d in space.items()}
 
 
+def union_distributions(space: Space) -> list[dict[str, Any]]:
+    """Per branch of a union, its Optuna distributions. Optuna keeps one categorical value
+    set per parameter name in a study, so a categorical that differs between branches
+    (``kernel: [linear]`` here, ``[rbf]`` there) is stored over the union of its choices."""
+    merged: dict[str, list[Any]] = {}
+    for branch in space.branches:
+        for name, dist in branch.items():
+            if isinstance(dist, Categorical):
+                merged[name] = merged.get(name, []) + list(dist.choices)
+    out = []
+    for branch in space.branches:
+        dists = optuna_distributions(branch)
+        for name, dist in branch.items():
+            if isinstance(dist, Categorical):
+                dists[name] = optuna_distribution(Categorical(_dedupe(merged[name])))
+        out.append(dists)
+    return out
+
+
+def _dedupe(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(v == o and type(v) is type(o) for o in out):
+            out.append(v)
+    return out
+
+
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
@@ -121,7 +148,7 @@ class Ledger:
         self.metrics = metrics
         self.backend: str | None = None
         if space is not None and space.branches:
-            self._dists = [optuna_distributions(b) for b in space.branches]
+            self._dists = union_distributions(space)
         elif space is not None:
             self._dists = [optuna_distributions(space)]
         else:
@@ -187,7 +214,8 @@ class Ledger:
                    metrics or (tuple(stored_metrics) if stored_metrics else None))
 
     # -- trials -----------------------------------------------------------------------------
-    def _distributions_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def distributions_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The Optuna distributions to store ``params`` under (its branch's, for a union)."""
         if len(self._dists) == 1:
             return self._dists[0]
         for branch, dists in zip(self.space.branches, self._dists):  # type: ignore[union-attr]
@@ -205,7 +233,7 @@ class Ledger:
         from optuna.trial import FrozenTrial
         from optuna.trial import TrialState as OTS
 
-        dists = self._distributions_for(params)
+        dists = self.distributions_for(params)
         template = FrozenTrial(
             number=-1, state=OTS.RUNNING, value=None, datetime_start=datetime.now(),
             datetime_complete=None, params=dict(params), distributions=dists, user_attrs={},
@@ -227,7 +255,7 @@ class Ledger:
             if not self.storage.set_trial_state_values(frozen._trial_id, state=OTS.RUNNING):
                 continue
             params = dict(frozen.system_attrs.get("fixed_params", {}))
-            dists = self._distributions_for(params)
+            dists = self.distributions_for(params)
             for name, value in params.items():
                 d = dists[name]
                 self.storage.set_trial_param(frozen._trial_id, name, d.to_internal_repr(value), d)

@@ -95,7 +95,7 @@ class Float(Distribution):
             if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
                 raise InvalidSpace(
                     f"step={step!r} does not divide the range [{low!r}, {high!r}]: "
-                    f"high would never be reached; use high={low + math.floor(n) * step!r} "
+                    f"high would never be reached; use high={float(f'{low + math.floor(n) * step:.12g}')!r} "
                     "or a step that divides high - low"
                 )
 

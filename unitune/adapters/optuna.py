@@ -216,8 +216,7 @@ class GridAdapter(OptunaAdapter):
                 return None
             point = self._pending.pop(0)
             self.study.enqueue_trial(point)
-            branch = next(b for b in self.space.branches if b.contains(point))
-            return self._ask(optuna_distributions(branch))
+            return self._ask(self.ledger.distributions_for(point))
         return super().ask()
 
     def tell(self, proposal: Proposal, state: TrialState,

@@ -1,0 +1,58 @@
+"""Quickstart: tune an SVM on scikit-learn's digits with 5-fold cross-validation.
+
+From the command line (the space is in quickstart.yaml, trials go to the embedded
+journal file, and running the same command again resumes the study):
+
+    unitune run recipes/quickstart.py:objective --space recipes/quickstart.yaml \
+        --direction maximize --n-trials 30 --seed 0
+
+or as a script, with any backend:
+
+    python recipes/quickstart.py --backend skopt:gp --n-trials 30
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import lru_cache
+
+import unitune as ut
+
+SPACE = ut.Space(
+    C=ut.Float(1e-2, 1e3, log=True),
+    gamma=ut.Float(1e-5, 1e-1, log=True),
+    kernel=ut.Categorical(["rbf", "sigmoid"]),
+)
+
+
+@lru_cache(maxsize=1)
+def _data():
+    from sklearn.datasets import load_digits
+
+    return load_digits(return_X_y=True)
+
+
+def objective(params: dict) -> float:
+    """Mean 5-fold accuracy of an SVC with these hyperparameters."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.svm import SVC
+
+    X, y = _data()
+    return float(cross_val_score(SVC(**params), X, y, cv=5).mean())
+
+
+def main(argv: list[str] | None = None) -> ut.Result:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="optuna:tpe")
+    parser.add_argument("--n-trials", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    result = ut.optimize(objective, SPACE, backend=args.backend, direction="maximize",
+                         n_trials=args.n_trials, n_workers=args.workers, seed=args.seed)
+    print(f"{args.backend}: best accuracy {result.best_value:.4f} with {result.best_params}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

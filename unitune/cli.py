@@ -1,0 +1,298 @@
+"""The ``unitune`` command: ``backends``, ``run``, ``show``, ``studies``.
+
+Bad flags, unreadable files and invalid spaces exit with status 2 and one line
+that says what is wrong. ``run`` keeps its trials in an embedded journal file by
+default, so a killed run is finished by running the same command again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _UsageError(Exception):
+    """A mistake in the command line or its files: exit 2 with one line."""
+
+
+def _default_storage() -> str:
+    return os.environ.get("UNITUNE_STORAGE", DEFAULT_STORAGE)
+
+
+def _load_objective(spec: str) -> tuple[Any, Any, str]:
+    """``FILE.py:FUNCTION`` -> (function, module, default study name)."""
+    path_text, sep, func_name = spec.rpartition(":")
+    if not sep or not path_text or not func_name:
+        raise _UsageError(f"objective {spec!r} must be FILE.py:FUNCTION")
+    path = Path(path_text)
+    if not path.is_file():
+        raise _UsageError(f"objective file {path_text!r} does not exist")
+    module_name = f"_unitune_objective_{path.stem}"
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise _UsageError(f"objective file {path_text!r} is not a Python file")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module  # pickling by reference (parallel backends)
+        module_spec.loader.exec_module(module)
+    except _UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error in the user's module
+        raise _UsageError(f"cannot load {path_text!r}: {type(exc).__name__}: {exc}") from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        found = sorted(n for n, v in vars(module).items()
+                       if callable(v) and getattr(v, "__module__", None) == module_name)
+        raise _UsageError(
+            f"{path_text!r} has no function {func_name!r}; functions there: "
+            f"{', '.join(found) or 'none'}"
+        )
+    return func, module, f"{path.stem}:{func_name}"
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    import yaml
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise _UsageError(f"--option {text!r} must be KEY=VALUE (VALUE is read as YAML)")
+    try:
+        return key, yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise _UsageError(f"--option {text!r}: VALUE is not valid YAML") from None
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[_fmt(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_backends(args: argparse.Namespace) -> int:
+    from unitune.adapters import backends
+
+    yes = {True: "yes", False: "-"}
+    rows = []
+    for b in backends():
+        c = b.capabilities
+        rows.append([
+            b.name + (" *" if b.default else ""), b.engine,
+            "yes" if b.installed else f"no: pip install 'unitune[{b.extra}]'",
+            yes[c.multi_objective], yes[c.pruning], yes[c.parallel], yes[c.conditional],
+            yes[c.checkpoints], b.description,
+        ])
+    print(_table(["backend", "engine", "installed", "multi-obj", "pruning", "parallel",
+                  "conditional", "checkpoints", "what"], rows))
+    print("\n* the default algorithm of its engine (e.g. --backend optuna means optuna:tpe)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import unitune as ut
+
+    objective, module, default_name = _load_objective(args.objective)
+    if args.space is not None:
+        space = ut.Space.from_file(args.space)
+    elif getattr(module, "SPACE", None) is not None:
+        space = ut.Space.coerce(module.SPACE)
+    else:
+        raise _UsageError(f"give --space FILE.yaml (or define SPACE in {args.objective!r})")
+    options = dict(_parse_option(o) for o in args.option)
+    if args.ray_address:
+        options["address"] = args.ray_address
+    directions = args.direction or ["minimize"]
+    study = args.study or default_name
+    storage = args.storage or _default_storage()
+
+    def show_trial(record: ut.TrialRecord) -> None:
+        values = "" if record.values is None else " ".join(_fmt(v) for v in record.values)
+        why = f"  ({record.error.splitlines()[0]})" if record.error else ""
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in record.params.items())
+        print(f"trial {record.number:>4}  {record.state.value:<8} {values:>12}  {params}{why}",
+              flush=True)
+
+    result = ut.optimize(
+        objective, space, backend=args.backend, directions=directions, metrics=args.metric,
+        n_trials=args.n_trials, timeout=args.timeout, n_workers=args.workers, seed=args.seed,
+        storage=storage, study_name=study, options=options,
+        callbacks=[] if args.quiet else [show_trial], on_failure=args.on_failure,
+    )
+    print()
+    _summary(result, storage)
+    if result.interrupted:
+        print("interrupted: finished trials are kept; run the same command again to finish "
+              "the study")
+        return 130
+    return 0
+
+
+def _summary(result: Any, storage: str) -> None:
+    counts: dict[str, int] = {}
+    for t in result.trials:
+        counts[t.state.value] = counts.get(t.state.value, 0) + 1
+    print(f"study {result.study_name!r} in {storage}: {len(result.trials)} trials ("
+          + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
+    if not result.completed:
+        print("no completed trial yet")
+        return
+    if len(result.directions) == 1:
+        best = result.best_trial
+        print(f"best trial {best.number}: value={_fmt(best.value)} ({result.directions[0]})")
+        for k, v in best.params.items():
+            print(f"  {k} = {v!r}")
+    else:
+        front = sorted(result.pareto_front, key=lambda t: t.values)
+        names = result.metrics or tuple(f"value{i}" for i in range(len(result.directions)))
+        print(f"Pareto front: {len(front)} trials ({', '.join(result.directions)})")
+        print(_table(["trial", *names, "params"],
+                     [[t.number, *t.values, dict(t.params)] for t in front]))
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    import unitune as ut
+
+    storage = args.storage or _default_storage()
+    if "://" not in storage and not Path(storage).is_file():
+        raise _UsageError(f"storage file {storage!r} does not exist")
+    result = ut.load(args.study, storage)
+    _summary(result, storage)
+    if args.summary:
+        return 0
+    names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(
+        f"value{i}" for i in range(len(result.directions))))
+    rows = []
+    for t in result.trials[-args.last:] if args.last else result.trials:
+        values = list(t.values) if t.values is not None else [""] * len(names)
+        error = (t.error or "").splitlines()[0][:60] if t.error else ""
+        rows.append([t.number, t.state.value, *values,
+                     "" if t.duration is None else f"{t.duration:.3g}s", t.backend or "",
+                     ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items()), error])
+    print()
+    print(_table(["trial", "state", *names, "duration", "backend", "params", "error"], rows))
+    return 0
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    from unitune.ledger import open_storage
+
+    storage = args.storage or _default_storage()
+    if "://" not in storage and not Path(storage).is_file():
+        raise _UsageError(f"storage file {storage!r} does not exist")
+    summaries = open_storage(storage).get_all_studies()
+    rows = [[s.study_name, ",".join(d.name.lower() for d in s.directions), s.n_trials]
+            for s in summaries]
+    print(_table(["study", "directions", "trials"], rows))
+    return 0
+
+
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+        return value
+    return parse
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="unitune", description="One search space, one objective, any HPO "
+                     "engine: Optuna, scikit-optimize, Ray Tune, pymoo.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("backends", help="list the backends and what each supports")
+    p.set_defaults(func=cmd_backends)
+
+    p = sub.add_parser("run", help="tune FILE.py:FUNCTION over a space")
+    p.add_argument("objective", help="FILE.py:FUNCTION; FUNCTION(params[, trial]) returns "
+                   "the value(s)")
+    p.add_argument("--space", help="YAML or JSON space file (default: SPACE in the file)")
+    p.add_argument("--backend", default="optuna:tpe", help="engine:algorithm, see "
+                   "`unitune backends` (default optuna:tpe)")
+    p.add_argument("--n-trials", type=_positive(int), help="finished trials the study "
+                   "should hold")
+    p.add_argument("--timeout", type=_positive(float), help="stop starting trials after "
+                   "this many seconds")
+    p.add_argument("--direction", action="append", choices=["minimize", "maximize"],
+                   help="once per objective value (default minimize)")
+    p.add_argument("--metric", action="append", help="name of each objective value, in "
+                   "order (lets FUNCTION return a dict)")
+    p.add_argument("--seed", type=_non_negative_int)
+    p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE}, "
+                   "or $UNITUNE_STORAGE)")
+    p.add_argument("--study", help="study name (default FILE:FUNCTION); the same name "
+                   "resumes the study")
+    p.add_argument("--workers", type=_positive(int), default=1, help="trials in parallel")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
+    p.add_argument("--ray-address", help="join this Ray cluster (ray:* backends)")
+    p.add_argument("--on-failure", choices=["continue", "stop"], default="continue",
+                   help="what a failing trial does to the study")
+    p.add_argument("--quiet", action="store_true", help="no line per trial")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("show", help="the best trial and a table of the trials of a study")
+    p.add_argument("--study", required=True)
+    p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE})")
+    p.add_argument("--last", type=_positive(int), help="only the last N trials")
+    p.add_argument("--summary", action="store_true", help="only the best trial")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("studies", help="the studies in a storage")
+    p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE})")
+    p.set_defaults(func=cmd_studies)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from unitune.errors import UnituneError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (_UsageError, UnituneError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"unitune: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("unitune: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
