@@ -27,6 +27,7 @@ SPACE_ATTR = "unitune:space"
 RUN_ATTR = "unitune"  # per trial: {"backend": ..., "owner": "host:pid"}
 ERROR_ATTR = "unitune:error"
 INTERRUPTED_ATTR = "unitune:interrupted"
+CONSTRAINTS_ATTR = "constraints"  # Optuna's own key: its samplers read it (<= 0 feasible)
 
 _HOST = socket.gethostname()
 
@@ -277,6 +278,9 @@ class Ledger:
     def report(self, trial_id: int, step: int, value: float) -> None:
         self.storage.set_trial_intermediate_value(trial_id, step, value)
 
+    def set_constraints(self, trial_id: int, values: Sequence[float]) -> None:
+        self.storage.set_trial_system_attr(trial_id, CONSTRAINTS_ATTR, list(values))
+
     def set_error(self, trial_id: int, error: str, interrupted: bool = False) -> None:
         self.storage.set_trial_system_attr(trial_id, ERROR_ATTR, error)
         if interrupted:
@@ -347,7 +351,18 @@ def to_record(frozen: Any) -> TrialRecord:
         duration=duration, error=sysattrs.get(ERROR_ATTR),
         backend=run.get("backend") if isinstance(run, Mapping) else None,
         datetime_start=frozen.datetime_start, user_attrs=user_attrs,
+        constraints=_constraints(sysattrs),
     )
+
+
+def _constraints(sysattrs: Mapping[str, Any]) -> tuple[float, ...] | None:
+    """The trial's constraint values: unitune's (and Optuna's) list under ``constraints``,
+    or Optuna 5's per-key ``constraints:<key>`` attributes."""
+    listed = sysattrs.get(CONSTRAINTS_ATTR)
+    if listed is not None:
+        return tuple(float(v) for v in listed)
+    keyed = [(k, v) for k, v in sysattrs.items() if k.startswith(f"{CONSTRAINTS_ATTR}:")]
+    return tuple(float(v) for _, v in sorted(keyed)) if keyed else None
 
 
 def load(study_name: str, storage: Any) -> Result:

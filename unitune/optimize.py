@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unitune import adapters
-from unitune.adapters.base import Adapter, Proposal
+from unitune.adapters.base import WAIT, Adapter, Proposal
 from unitune.errors import InvalidOption, ObjectiveError, StopStudy, TrialPruned, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
 from unitune.records import Result, TrialRecord, TrialState
@@ -193,6 +193,7 @@ class Driver:
         self.stop = False
         self.backend = adapter.name
         self.checkpoints: dict[int, Any] = {}
+        self.warned_constraints = False
 
     # -- called by Trial ----------------------------------------------------------------------
     def trial_report(self, trial: Trial, step: int, value: float) -> bool:
@@ -202,6 +203,21 @@ class Driver:
                 self.ledger.report(proposal.trial_id, step, value)
                 return False
             return self.adapter.report(proposal, step, value)
+
+    def trial_constraint(self, trial: Trial, values: tuple[float, ...]) -> None:
+        """Keep the constraint values of a running trial: in the ledger (Optuna's own
+        ``constraints`` attribute, which its samplers read) and on the proposal (for
+        adapters that pass them to their engine in ``tell``)."""
+        proposal = trial._proposal
+        with self.lock:
+            proposal.constraints = values
+            self.ledger.set_constraints(proposal.trial_id, values)
+            if not self.adapter.capabilities.constraints and not self.warned_constraints:
+                self.warned_constraints = True
+                logger.warning("backend %r does not search with constraints: they are "
+                               "recorded and respected by result.pareto_front and "
+                               "result.best_trial, but do not steer the search; use "
+                               "pymoo:nsga2 or optuna:nsga2", self.backend)
 
     def checkpoint(self, trial: Trial, state: Any) -> None:
         self.checkpoints[trial.number] = state
@@ -226,7 +242,8 @@ class Driver:
             return self.conclude(proposal, outcome)
 
     # -- one trial --------------------------------------------------------------------------
-    def next_proposal(self) -> Proposal | None:
+    def next_proposal(self) -> Any:
+        """A started Proposal, None when the search is exhausted, or ``WAIT``."""
         if self.has_waiting:
             claimed = self.ledger.claim_waiting()
             if claimed is not None:
@@ -235,8 +252,8 @@ class Driver:
                                 handle=_INJECTED)
             self.has_waiting = False
         proposal = self.adapter.ask()
-        if proposal is None:
-            return None
+        if proposal is None or proposal is WAIT:
+            return proposal
         if proposal.trial_id is None:
             proposal.trial_id, proposal.number = self.ledger.start(proposal.params)
         else:
@@ -280,7 +297,7 @@ class Driver:
         record = TrialRecord(
             number=proposal.number, params=proposal.params, state=outcome.state,  # type: ignore[arg-type]
             values=outcome.values, duration=outcome.duration, error=outcome.error,
-            backend=self.backend,
+            backend=self.backend, constraints=proposal.constraints,
         )
         if outcome.state is TrialState.COMPLETE:
             self.any_complete = True
@@ -327,6 +344,10 @@ class Driver:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 proposal = self.next_proposal()
+                if proposal is WAIT:
+                    proposal = None
+                    raise RuntimeError(f"backend {self.backend!r} asked to wait with no "
+                                       "trial running (an adapter bug)")
                 if proposal is None:
                     break
                 outcome = self.evaluate(proposal)
@@ -358,6 +379,11 @@ class Driver:
                        and (deadline is None or time.monotonic() < deadline)):
                     with self.lock:
                         proposal = self.next_proposal()
+                    if proposal is WAIT:
+                        if not in_flight:
+                            raise RuntimeError(f"backend {self.backend!r} asked to wait "
+                                               "with no trial running (an adapter bug)")
+                        break  # a running trial must end first (a generation in progress)
                     if proposal is None:
                         exhausted = True
                         break

@@ -39,12 +39,15 @@ class TrialRecord:
     backend: str | None = None
     datetime_start: datetime | None = None
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    constraints: tuple[float, ...] | None = None  # from trial.constraint(); <= 0 feasible
 
     def __post_init__(self) -> None:
         if not isinstance(self.state, TrialState):
             object.__setattr__(self, "state", TrialState(self.state))
         if self.values is not None:
             object.__setattr__(self, "values", tuple(float(v) for v in self.values))
+        if self.constraints is not None:
+            object.__setattr__(self, "constraints", tuple(float(c) for c in self.constraints))
         if self.state is TrialState.COMPLETE and self.values is None:
             raise ValueError(f"trial {self.number}: a COMPLETE trial needs values")
 
@@ -59,6 +62,12 @@ class TrialRecord:
             )
         return self.values[0]
 
+    @property
+    def feasible(self) -> bool:
+        """True unless a declared constraint is violated (> 0); unconstrained trials are
+        feasible."""
+        return self.constraints is None or all(c <= 0 for c in self.constraints)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -69,6 +78,7 @@ class TrialRecord:
             "duration": self.duration,
             "error": self.error,
             "backend": self.backend,
+            "constraints": list(self.constraints) if self.constraints is not None else None,
         }
 
 
@@ -97,7 +107,7 @@ class Result:
 
     @property
     def best_trial(self) -> TrialRecord:
-        """The completed trial with the best value (single-objective studies)."""
+        """The completed feasible trial with the best value (single-objective studies)."""
         if len(self.directions) > 1:
             raise InvalidOption(
                 "this study has several directions: there is no single best trial; "
@@ -108,6 +118,12 @@ class Result:
             raise InvalidOption(
                 f"study {self.study_name!r} has no completed trial "
                 f"({len(self.trials)} trials: {self._state_counts()})"
+            )
+        done = [t for t in done if t.feasible]
+        if not done:
+            raise InvalidOption(
+                f"study {self.study_name!r} has no feasible trial: every completed trial "
+                "violates a constraint (a value > 0 in trial.constraint)"
             )
         return min(done, key=lambda t: self._signed(t.values))  # type: ignore[arg-type]
 
@@ -121,13 +137,37 @@ class Result:
 
     @property
     def pareto_front(self) -> tuple[TrialRecord, ...]:
-        """The completed trials that no other completed trial dominates."""
-        done = [t for t in self.completed]
+        """The completed feasible trials that no other completed feasible trial dominates
+        (every completed trial when none declared constraints)."""
+        done = [t for t in self.completed if t.feasible]
         signed = [self._signed(t.values) for t in done]  # type: ignore[arg-type]
         return tuple(
             t for i, t in enumerate(done)
             if not any(_dominates(signed[j], signed[i]) for j in range(len(done)) if j != i)
         )
+
+    def hypervolume(self, ref_point: Sequence[float]) -> float:
+        """The volume of objective space that the Pareto front dominates up to
+        ``ref_point`` (given in the study's own directions and units, one value per
+        direction: worse than the front in each). Points of the front not strictly better
+        than ``ref_point`` in every value add nothing. Uses Optuna's exact WFG algorithm."""
+        import numpy as np
+        from optuna._hypervolume import compute_hypervolume
+
+        try:
+            ref = [float(v) for v in ref_point]
+        except (TypeError, ValueError):
+            raise InvalidOption(f"ref_point={ref_point!r} must be a sequence of numbers, "
+                                f"one per direction {list(self.directions)}") from None
+        if len(ref) != len(self.directions) or not all(math.isfinite(v) for v in ref):
+            raise InvalidOption(f"ref_point={ref_point!r} must hold {len(self.directions)} "
+                                f"finite number(s), one per direction {list(self.directions)}")
+        signed_ref = np.array(self._signed(ref))
+        points = np.array([self._signed(t.values) for t in self.pareto_front  # type: ignore[arg-type]
+                           if all(a < b for a, b in zip(self._signed(t.values), signed_ref))])  # type: ignore[arg-type]
+        if len(points) == 0:
+            return 0.0
+        return float(compute_hypervolume(points, signed_ref, assume_pareto=True))
 
     def _state_counts(self) -> str:
         counts: dict[str, int] = {}

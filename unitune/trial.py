@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,27 @@ class Trial:
         if self._run.trial_report(self, step, value):
             self._stopped = True
             raise TrialPruned(f"trial {self.number} pruned at step {step} (value {value!r})")
+
+    def constraint(self, *values: float) -> None:
+        """Declare this trial's inequality constraints: it is feasible when every value is
+        <= 0 (the convention of pymoo and Optuna). Constrained backends (pymoo:*,
+        optuna:nsga2/nsga3) search with them; ``result.pareto_front`` and
+        ``result.best_trial`` keep feasible trials only. Call it once, before returning."""
+        if not values:
+            raise InvalidOption("trial.constraint() needs at least one value (<= 0 is feasible)")
+        out = []
+        for i, v in enumerate(values):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                try:
+                    v = float(v)  # numpy / torch scalars
+                except (TypeError, ValueError):
+                    raise InvalidOption(f"trial.constraint(): value {i} is {v!r}; each "
+                                        "constraint must be a number (<= 0 is feasible)") from None
+            if math.isnan(float(v)):
+                raise InvalidOption(f"trial.constraint(): value {i} is nan; each constraint "
+                                    "must be a number (<= 0 is feasible)")
+            out.append(float(v))
+        self._run.trial_constraint(self, tuple(out))
 
     def should_prune(self) -> bool:
         """True once the backend has decided to stop this trial."""

@@ -21,7 +21,7 @@ from unitune.space import Float, Space
 if TYPE_CHECKING:
     from unitune.ledger import Ledger
 
-__all__ = ["Adapter", "Capabilities", "Proposal"]
+__all__ = ["WAIT", "Adapter", "Capabilities", "Proposal"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Capabilities:
     conditional: bool = False  # a union of sub-spaces (a list of param grids)
     continuous: bool = True  # False: every Float needs a step (grids)
     checkpoints: bool = False
+    constraints: bool = False  # the engine searches with ``trial.constraint(...)`` values
 
     def as_dict(self) -> dict[str, bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -48,6 +49,20 @@ class Proposal:
     trial_id: int | None = None
     number: int | None = None
     handle: Any = None
+    constraints: tuple[float, ...] | None = None  # set by ``trial.constraint(...)``
+
+
+class _Wait:
+    """The type of ``WAIT``."""
+
+    def __repr__(self) -> str:
+        return "WAIT"
+
+
+# What ``ask`` returns when it has nothing to propose until outstanding proposals are
+# told (a generation of a genetic algorithm still being evaluated by other workers).
+# The driver then waits for a running trial to end and asks again.
+WAIT = _Wait()
 
 
 class Adapter(ABC):
@@ -137,8 +152,9 @@ class Adapter(ABC):
         begun with another backend). Engines that read the ledger themselves skip this."""
 
     @abstractmethod
-    def ask(self) -> Proposal | None:
-        """The next point to evaluate, or None when the search is exhausted."""
+    def ask(self) -> Proposal | _Wait | None:
+        """The next point to evaluate, None when the search is exhausted, or ``WAIT`` when
+        nothing can be proposed before a running proposal is told (never with none running)."""
 
     @abstractmethod
     def tell(self, proposal: Proposal, state: TrialState,

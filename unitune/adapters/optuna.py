@@ -58,6 +58,11 @@ def make_pruner(name: Any, options: Mapping[str, Any] | None) -> Any:
                             f"{name!r}: {exc}") from None
 
 
+def stored_constraints(trial: Any) -> tuple[float, ...]:
+    """The values ``trial.constraint(...)`` stored (none declared: feasible)."""
+    return tuple(trial.system_attrs.get("constraints") or ())
+
+
 class OptunaAdapter(Adapter):
     """Shared by every Optuna sampler; a subclass names its sampler class."""
 
@@ -83,6 +88,11 @@ class OptunaAdapter(Adapter):
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna
 
+        if (self.capabilities.constraints and "constraints_func" not in kwargs
+                and int(optuna.__version__.split(".")[0]) < 5):
+            # Optuna 5 reads the ``constraints`` attribute that trial.constraint() writes;
+            # Optuna 4 needs a constraints_func to read it.
+            kwargs = {**kwargs, "constraints_func": stored_constraints}
         return getattr(optuna.samplers, self.sampler_class)(seed=self.seed, **kwargs)
 
     def setup(self) -> None:
@@ -158,6 +168,8 @@ class QMCAdapter(OptunaAdapter):
 class NSGA2Adapter(OptunaAdapter):
     name = "optuna:nsga2"
     sampler_class = "NSGAIISampler"
+    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
+                                constraints=True)
     description = "NSGA-II genetic algorithm, multi-objective, with constraints"
 
 
@@ -165,6 +177,8 @@ class NSGA2Adapter(OptunaAdapter):
 class NSGA3Adapter(OptunaAdapter):
     name = "optuna:nsga3"
     sampler_class = "NSGAIIISampler"
+    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
+                                constraints=True)
     description = "NSGA-III genetic algorithm for many objectives"
 
 
