@@ -1,0 +1,105 @@
+"""What unitune costs over Optuna called directly, as ratios measured in one run.
+
+    python benchmarks/overhead_optuna.py [--trials 300] [--repeats 5]
+
+Branin, TPE with the same seed: the hand-written Optuna loop (``study.optimize`` with
+``trial.suggest_float``) against ``ut.optimize(..., backend="optuna:tpe")``, in
+memory; then the cost of the durable stores per trial (unitune's embedded journal
+file, and Optuna's journal file and SQLite for reference). Runs are interleaved and
+the median kept, so a busy machine slows both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import unitune as ut  # noqa: E402
+from benchmarks.problems import BRANIN, branin  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def direct(n_trials: int, seed: int, storage=None) -> float:
+    def objective(trial: optuna.Trial) -> float:
+        return branin({"x1": trial.suggest_float("x1", -5.0, 10.0),
+                       "x2": trial.suggest_float("x2", 0.0, 15.0)})
+
+    start = time.perf_counter()
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed), storage=storage)
+    study.optimize(objective, n_trials=n_trials)
+    return (time.perf_counter() - start) / n_trials
+
+
+def ours(n_trials: int, seed: int, storage=None) -> float:
+    start = time.perf_counter()
+    ut.optimize(branin, BRANIN.space, backend="optuna:tpe", seed=seed, n_trials=n_trials,
+                storage=storage)
+    return (time.perf_counter() - start) / n_trials
+
+
+def journal(tmp: Path, name: str) -> optuna.storages.JournalStorage:
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(tmp / name)))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
+                                             "overhead_optuna.json"))
+    args = parser.parse_args(argv)
+    n = args.trials
+    times: dict[str, list[float]] = {k: [] for k in (
+        "direct_memory", "unitune_memory", "unitune_journal", "direct_journal", "direct_sqlite")}
+    ours(20, 0)  # warm imports on both sides
+    direct(20, 0)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        for r in range(args.repeats):
+            seed = r
+            times["direct_memory"].append(direct(n, seed))
+            times["unitune_memory"].append(ours(n, seed))
+            times["unitune_journal"].append(ours(n, seed, storage=str(tmp / f"ut{r}.journal")))
+            times["direct_journal"].append(direct(n, seed, storage=journal(tmp, f"op{r}.log")))
+            if r < 2:  # SQLite is slow; two runs are enough for a reference figure
+                times["direct_sqlite"].append(
+                    direct(n, seed, storage=f"sqlite:///{tmp / f'op{r}.db'}"))
+    ms = {k: statistics.median(v) * 1e3 for k, v in times.items() if v}
+    pair_ratios = [u / d for u, d in zip(times["unitune_memory"], times["direct_memory"])]
+    report = {
+        "trials": n, "repeats": args.repeats, "ms_per_trial": ms,
+        "ratio_unitune_over_direct": ms["unitune_memory"] / ms["direct_memory"],
+        "ratio_per_repeat": pair_ratios,
+        "journal_extra_ms_unitune": ms["unitune_journal"] - ms["unitune_memory"],
+        "journal_extra_ms_optuna": ms["direct_journal"] - ms["direct_memory"],
+        "sqlite_extra_ms_optuna": ms["direct_sqlite"] - ms["direct_memory"],
+    }
+    print(f"Branin, TPE, {n} trials, median of {args.repeats} interleaved runs")
+    for k, v in ms.items():
+        print(f"  {k:<16} {v:7.3f} ms/trial")
+    print(f"  unitune / direct (memory): {report['ratio_unitune_over_direct']:.3f}x "
+          f"(per repeat: {', '.join(f'{r:.3f}' for r in pair_ratios)})")
+    print(f"  durable store, extra per trial: unitune journal "
+          f"{report['journal_extra_ms_unitune']:+.2f} ms, Optuna journal "
+          f"{report['journal_extra_ms_optuna']:+.2f} ms, Optuna SQLite "
+          f"{report['sqlite_extra_ms_optuna']:+.2f} ms")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()

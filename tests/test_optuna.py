@@ -1,0 +1,119 @@
+"""The Optuna backends are Optuna: same seed, same proposals as a hand-written Optuna loop;
+samplers and pruners chosen by option."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+import unitune as ut
+from benchmarks.problems import BRANIN, branin
+
+SPACE = ut.Space(
+    x=ut.Float(-5.0, 10.0),
+    lr=ut.Float(1e-5, 1e-1, log=True),
+    q=ut.Float(0.0, 1.0, step=0.1),
+    n=ut.Int(1, 64, log=True),
+    s=ut.Int(0, 100, step=10),
+    k=ut.Categorical(["a", "b", "c"]),
+)
+
+
+def objective(params):
+    return (params["x"] - 1) ** 2 + params["q"] + params["n"] / 64 + params["s"] / 100 + (
+        params["k"] != "b") + abs(params["lr"] - 1e-3) * 100
+
+
+def direct_optuna(sampler, n_trials, directions=None):
+    """The same study written by hand with Optuna's own API."""
+    def optuna_objective(trial):
+        params = {
+            "x": trial.suggest_float("x", -5.0, 10.0),
+            "lr": trial.suggest_float("lr", 1e-5, 1e-1, log=True),
+            "q": trial.suggest_float("q", 0.0, 1.0, step=0.1),
+            "n": trial.suggest_int("n", 1, 64, log=True),
+            "s": trial.suggest_int("s", 0, 100, step=10),
+            "k": trial.suggest_categorical("k", ["a", "b", "c"]),
+        }
+        return objective(params)
+
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(optuna_objective, n_trials=n_trials)
+    return [t.params for t in study.trials], [t.value for t in study.trials]
+
+
+@pytest.mark.parametrize("backend,sampler", [
+    ("optuna:tpe", lambda s: optuna.samplers.TPESampler(seed=s)),
+    ("optuna:random", lambda s: optuna.samplers.RandomSampler(seed=s)),
+    ("optuna:qmc", lambda s: optuna.samplers.QMCSampler(seed=s)),
+    ("optuna:cmaes", lambda s: optuna.samplers.CmaEsSampler(seed=s)),
+])
+@pytest.mark.parametrize("seed", [0, 42])
+def test_same_proposals_as_optuna_called_directly(backend, sampler, seed):
+    expected_params, expected_values = direct_optuna(sampler(seed), 40)
+    result = ut.optimize(objective, SPACE, backend=backend, seed=seed, n_trials=40)
+    assert [dict(t.params) for t in result.trials] == expected_params
+    assert [t.value for t in result.trials] == expected_values
+
+
+def test_sampler_options_reach_the_sampler():
+    direct, _ = direct_optuna(optuna.samplers.TPESampler(seed=3, n_startup_trials=3,
+                                                         multivariate=True), 15)
+    result = ut.optimize(objective, SPACE, seed=3, n_trials=15,
+                         options={"n_startup_trials": 3, "multivariate": True})
+    assert [dict(t.params) for t in result.trials] == direct
+
+
+def curve(params, trial):
+    """A validation-loss curve at a level set by the params (bad configurations stay bad)
+    that improves until step 5, then worsens a little (overfitting)."""
+    level = branin(params)
+    for step in range(10):
+        trial.report(level * (1 + 2 / (min(step, 5) + 1)) * (1 + 0.05 * max(0, step - 5)), step)
+    return level
+
+
+@pytest.mark.parametrize("pruner,pruner_options", [
+    ("median", None),
+    ("percentile", {"percentile": 50.0}),
+    ("successive_halving", None),
+    ("hyperband", {"max_resource": 10}),
+    ("patient", {"patience": 1}),
+    ("threshold", {"upper": 60.0}),
+])
+def test_pruners_chosen_by_option_stop_bad_trials_early(pruner, pruner_options):
+    result = ut.optimize(curve, BRANIN.space, seed=0, n_trials=30,
+                         options={"pruner": pruner, "pruner_options": pruner_options})
+    pruned = [t for t in result.trials if t.state is ut.TrialState.PRUNED]
+    complete = [t for t in result.trials if t.state is ut.TrialState.COMPLETE]
+    assert pruned and complete
+    assert all(len(t.intermediate) == 10 for t in complete)
+    # pruned trials stopped before the end (Hyperband may stop one at its last rung)
+    assert sum(len(t.intermediate) for t in pruned) / len(pruned) < 9.5
+    # what was pruned was, on average, worse than what was allowed to finish
+    mean = lambda ts: sum(branin(t.params) for t in ts) / len(ts)  # noqa: E731
+    assert mean(pruned) > mean(complete)
+
+
+def test_pruner_none_never_prunes():
+    result = ut.optimize(curve, BRANIN.space, seed=0, n_trials=15, options={"pruner": "none"})
+    assert {t.state for t in result.trials} == {ut.TrialState.COMPLETE}
+
+
+def test_grid_visits_every_point_exactly_once():
+    space = ut.Space(a=ut.Int(1, 3), b=ut.Float(0.0, 1.0, step=0.5), c=ut.Categorical(["x", "y"]))
+    result = ut.optimize(lambda p: p["a"] + p["b"], space, backend="optuna:grid", seed=0)
+    points = sorted((t.params["a"], t.params["b"], t.params["c"]) for t in result.trials)
+    assert points == sorted((p["a"], p["b"], p["c"]) for p in space.grid())
+    assert len(points) == 18 == len(set(points))
+    more = ut.optimize(lambda p: 0.0, space, backend="optuna:grid", n_trials=100, seed=0)
+    assert len(more.trials) == 18  # the grid is exhausted: no point twice
+
+
+def test_nsga2_population_and_multi_objective():
+    result = ut.optimize(lambda p: (p["x"] ** 2, (p["x"] - 2) ** 2), SPACE,
+                         backend="optuna:nsga2", directions=["minimize", "minimize"],
+                         n_trials=60, seed=0, options={"population_size": 20})
+    front = result.pareto_front
+    assert len(front) >= 5
+    assert all(-0.5 <= t.params["x"] <= 2.5 for t in front)
