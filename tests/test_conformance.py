@@ -24,6 +24,10 @@ IDS = [b.name for b in BACKENDS]
 FAST_OPTIONS = {
     "optuna:nsga2": {"population_size": 10},
     "optuna:nsga3": {"population_size": 10},
+    "pymoo:nsga2": {"pop_size": 10},
+    "pymoo:nsga3": {"pop_size": 10},
+    "pymoo:ga": {"pop_size": 10},
+    "pymoo:de": {"pop_size": 10},
 }
 
 MIXED = ut.Space(
