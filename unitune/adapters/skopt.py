@@ -1,0 +1,354 @@
+"""scikit-optimize backends: Bayesian optimisation with a GP, random-forest, extra-trees or
+gradient-boosted-trees surrogate (``skopt:gp``, ``skopt:rf``, ``skopt:et``, ``skopt:gbrt``).
+
+The adapter drives ``skopt.Optimizer`` by ask/tell; optimize() writes each trial to the
+ledger as it starts and ends. With the same seed it proposes exactly what a hand-written
+``Optimizer(dims, base_estimator=..., random_state=seed)`` loop proposes. Options are the
+Optimizer's own keyword arguments (``acq_func``, ``n_initial_points``,
+``initial_point_generator``, ``acq_optimizer`` and their ``*_kwargs``) plus ``strategy``,
+the constant liar used to ask a batch when ``n_workers > 1``.
+
+How the space is mapped, so that nothing is dropped:
+
+* ``Float``/``Int`` become ``Real``/``Integer`` with a ``log-uniform`` prior where
+  ``log=True``; values come back as Python ``float``/``int``, clamped to the bounds.
+* A ``step`` (Int or Float) becomes an ``Integer`` over the index ``0..n`` and value
+  ``low + k * step``: the surrogate still sees the values in order and every value is
+  exact (skopt has no step of its own; a Float step could otherwise only be rounded).
+* A ``Categorical`` becomes a categorical over the indices of its choices, and the index
+  is mapped back to the user's own object: skopt turns mixed choices into strings or
+  numpy scalars and confuses ``True`` with ``1``.
+* A parameter with a single value is not given to skopt (it refuses zero-width ranges).
+
+Failed, pruned and non-finite trials are never told to the surrogate (skopt's model fit
+breaks on inf and NaN); the point is remembered so that it is not proposed again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import numbers
+import warnings
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from unitune.adapters import register
+from unitune.adapters.base import Adapter, Capabilities, Proposal
+from unitune.errors import InvalidOption
+from unitune.records import TrialRecord, TrialState
+from unitune.space import Categorical, Distribution, Float, Int, Space
+
+__all__ = ["SkoptAdapter"]
+
+logger = logging.getLogger("unitune")
+
+ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
+GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
+ACQ_OPTIMIZERS = ("auto", "lbfgs", "sampling")
+STRATEGIES = ("cl_min", "cl_mean", "cl_max")
+_OPTIONS = {
+    "acq_func": f"acquisition function, one of {', '.join(ACQ_FUNCS)} (default gp_hedge)",
+    "acq_func_kwargs": "dict: xi (EI, PI), kappa (LCB), eta (gp_hedge)",
+    "n_initial_points": "random/design points before the surrogate is used (default 10)",
+    "initial_point_generator": f"one of {', '.join(GENERATORS)} (default random)",
+    "acq_optimizer": "auto, lbfgs (skopt:gp only) or sampling (default auto)",
+    "acq_optimizer_kwargs": "dict: n_points, n_restarts_optimizer, n_jobs",
+    "strategy": f"constant liar for batches when n_workers > 1: {', '.join(STRATEGIES)} "
+                "(default cl_min)",
+    "model_queue_size": "surrogate models kept in memory (default 1; proposals unchanged)",
+}
+_DICT_KEYS = {"acq_func_kwargs": ("xi", "kappa", "eta"),
+              "acq_optimizer_kwargs": ("n_points", "n_restarts_optimizer", "n_jobs")}
+_DUPLICATE = "The objective has been evaluated at point"
+
+
+def _choice(options: Mapping[str, Any], key: str, allowed: Sequence[str], name: str) -> None:
+    if key in options and options[key] not in allowed:
+        raise InvalidOption(f"backend {name!r}: option {key}={options[key]!r} is not one of "
+                            f"{', '.join(allowed)}")
+
+
+def _check_options(name: str, estimator: str, options: Mapping[str, Any]) -> None:
+    """Refuse bad option values up front, with the value and what would be right."""
+    _choice(options, "acq_func", ACQ_FUNCS, name)
+    _choice(options, "initial_point_generator", GENERATORS, name)
+    _choice(options, "acq_optimizer", ACQ_OPTIMIZERS, name)
+    _choice(options, "strategy", STRATEGIES, name)
+    if options.get("acq_optimizer") == "lbfgs" and estimator != "GP":
+        raise InvalidOption(f"backend {name!r}: option acq_optimizer='lbfgs' needs gradients "
+                            "of the surrogate, which only skopt:gp has; use 'sampling'")
+    for key, minimum in (("n_initial_points", 1), ("model_queue_size", 1)):
+        value = options.get(key, minimum)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise InvalidOption(f"backend {name!r}: option {key}={value!r} must be an "
+                                f"integer >= {minimum}")
+    for key, allowed in _DICT_KEYS.items():
+        value = options.get(key, {})
+        if not isinstance(value, Mapping):
+            raise InvalidOption(f"backend {name!r}: option {key}={value!r} must be a dict "
+                                f"with keys among {', '.join(allowed)}")
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise InvalidOption(f"backend {name!r}: option {key} has unknown key "
+                                f"{unknown[0]!r}; accepted: {', '.join(allowed)}")
+
+
+# -- the space --------------------------------------------------------------------------------
+def _constant(dist: Distribution) -> bool:
+    if isinstance(dist, Categorical):
+        return len(dist.choices) == 1
+    return dist.low == dist.high  # type: ignore[attr-defined]
+
+
+def _dimension(dist: Distribution) -> Any:
+    from skopt.space import Categorical as SkCategorical
+    from skopt.space import Integer, Real
+
+    if isinstance(dist, Categorical):
+        return SkCategorical(list(range(len(dist.choices))))
+    if isinstance(dist, Float) and dist.step is None:
+        return Real(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
+    if isinstance(dist, Int) and dist.step == 1:
+        return Integer(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
+    return Integer(0, round((dist.high - dist.low) / dist.step))  # type: ignore[attr-defined]
+
+
+def _decode(dist: Distribution, x: Any) -> Any:
+    """skopt's value -> the user's value, of the user's type."""
+    if isinstance(dist, Categorical):
+        return dist.choices[int(x)]
+    if isinstance(dist, Int):
+        return int(x) if dist.step == 1 else dist.low + int(x) * dist.step
+    if dist.step is None:  # type: ignore[attr-defined]
+        return min(max(float(x), dist.low), dist.high)  # type: ignore[attr-defined]
+    return min(dist.low + int(x) * dist.step, dist.high)  # type: ignore[attr-defined]
+
+
+def _encode(dist: Distribution, value: Any) -> Any:
+    """The user's value -> skopt's (for trials skopt did not propose)."""
+    if isinstance(dist, Categorical):
+        return dist.index(value)
+    if isinstance(dist, Float) and dist.step is None:
+        return min(max(float(value), dist.low), dist.high)
+    if isinstance(dist, Int) and dist.step == 1:
+        return int(value)
+    return round((value - dist.low) / dist.step)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _gbrt_class() -> type:
+    """skopt's quantile GBRT, repaired for today's libraries: it lists ``BaseEstimator``
+    before ``RegressorMixin``, so on scikit-learn >= 1.6 its tags say it is no regressor
+    and ``Optimizer`` refuses it; and its ``predict(return_std=True)`` calls ``np.in1d``,
+    which numpy 2.4 removed. Same model, same predictions."""
+    from sklearn.utils import RegressorTags
+    from skopt.learning import GradientBoostingQuantileRegressor
+
+    class QuantileGBRT(GradientBoostingQuantileRegressor):
+        def __sklearn_tags__(self) -> Any:
+            tags = super().__sklearn_tags__()
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+            return tags
+
+        def predict(self, X: Any, return_std: bool = False,
+                    return_quantiles: bool = False) -> Any:
+            if not return_std or return_quantiles:
+                return super().predict(X, return_quantiles=return_quantiles)
+            if not all(q in self.quantiles for q in (0.16, 0.5, 0.84)):
+                raise ValueError("return_std works only if the quantiles during "
+                                 "instantiation include 0.16, 0.5 and 0.84")
+            low, mean, high = (self.regressors_[self.quantiles.index(q)].predict(X)
+                               for q in (0.16, 0.5, 0.84))
+            return mean, (high - low) / 2.0
+
+    return QuantileGBRT
+
+
+def _gbrt(random_state: int) -> Any:
+    """What ``cook_estimator("GBRT", random_state=..., n_jobs=1)`` builds, made a regressor."""
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    gbrt = GradientBoostingRegressor(n_estimators=30, loss="quantile")
+    return _gbrt_class()(base_estimator=gbrt, random_state=random_state, n_jobs=1)
+
+
+def _quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a skopt call; its "evaluated at point ... before" warning names skopt's encoded
+    point and floods small discrete spaces, so it goes to the debug log. Any other warning
+    (from skopt, scikit-learn or an objective running in another thread) is passed on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call(*args, **kwargs)
+    for w in caught:
+        if str(w.message).startswith(_DUPLICATE):
+            logger.debug("skopt: %s", w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+class SkoptAdapter(Adapter):
+    """Shared by the four surrogates; a subclass names skopt's ``base_estimator``."""
+
+    engine = "skopt"
+    extra = "skopt"
+    requires: ClassVar[tuple[str, ...]] = ("skopt", "sklearn", "scipy")
+    capabilities = Capabilities(multi_objective=False, pruning=False, parallel=True)
+    estimator: ClassVar[str]
+
+    @classmethod
+    def accepted_options(cls) -> dict[str, str]:
+        return dict(_OPTIONS)
+
+    @classmethod
+    def validate(cls, space: Space, directions: Sequence[str],
+                 options: Mapping[str, Any]) -> None:
+        super().validate(space, directions, options)
+        _check_options(cls.name, cls.estimator, options)
+
+    def setup(self) -> None:
+        self._dists = dict(self.space.items())
+        self._fixed = {n: _decode(d, 0) if isinstance(d, Categorical) else d.low  # type: ignore[attr-defined]
+                       for n, d in self._dists.items() if _constant(d)}
+        self._free = [n for n in self._dists if n not in self._fixed]
+        self._sign = 1.0 if self.directions[0] == "minimize" else -1.0  # skopt minimises
+        self._strategy = self.options.get("strategy", "cl_min")
+        self._queue: deque[list[Any]] = deque()
+        self._in_flight: list[list[Any]] = []
+        self._avoid: list[list[Any]] = []  # failed / non-finite points: not proposed again
+        self._warned = False
+        self.optimizer = self._make_optimizer() if self._free else None
+
+    def _make_optimizer(self) -> Any:
+        import numpy as np
+        from skopt import Optimizer
+
+        opts = {k: v for k, v in self.options.items() if k != "strategy"}
+        opts.setdefault("model_queue_size", 1)
+        rng = np.random.RandomState(self.seed)
+        estimator: Any = self.estimator
+        if estimator == "GBRT":  # the draw skopt's cook_estimator would make, same stream
+            estimator = _gbrt(rng.randint(0, np.iinfo(np.int32).max))
+        dims = [_dimension(self._dists[n]) for n in self._free]
+        try:
+            return Optimizer(dims, base_estimator=estimator, random_state=rng, **opts)
+        except (TypeError, ValueError) as exc:
+            raise InvalidOption(f"backend {self.name!r}, options {self.options!r}: "
+                                f"{exc}") from None
+
+    # -- points -------------------------------------------------------------------------------
+    def _params(self, x: Sequence[Any]) -> dict[str, Any]:
+        free = {n: _decode(self._dists[n], v) for n, v in zip(self._free, x)}
+        return {n: free[n] if n in free else self._fixed[n] for n in self._dists}
+
+    def _point(self, params: Mapping[str, Any]) -> list[Any] | None:
+        try:
+            return [_encode(self._dists[n], params[n]) for n in self._free]
+        except (KeyError, ValueError, TypeError):
+            return None  # not a point of this space: nothing to tell the surrogate
+
+    def _next_point(self) -> list[Any]:
+        opt = self.optimizer
+        if self.n_workers == 1:
+            x = _quietly(opt.ask)
+        else:
+            if not self._queue:
+                self._queue.extend(_quietly(opt.ask, n_points=self.n_workers,
+                                            strategy=self._strategy))
+            x = self._queue.popleft()
+        # skopt proposes the same point again until it is told something new, and a failed
+        # point is never told: draw a random point instead, from skopt's own random state.
+        for _ in range(20):
+            if x not in self._avoid and x not in self._in_flight:
+                break
+            x = opt.space.rvs(random_state=opt.rng)[0]
+        return x
+
+    # -- the protocol -------------------------------------------------------------------------
+    def ask(self) -> Proposal | None:
+        if self.optimizer is None:
+            return Proposal(params=dict(self._fixed))
+        x = self._next_point()
+        self._in_flight.append(x)
+        return Proposal(params=self._params(x), handle=x)
+
+    def tell(self, proposal: Proposal, state: TrialState,
+             values: Sequence[float] | None) -> None:
+        x = proposal.handle
+        self._in_flight = [p for p in self._in_flight if p is not x]
+        self._learn(x, state, values)
+
+    def observe(self, proposal: Proposal, state: TrialState,
+                values: Sequence[float] | None) -> None:
+        self._learn(self._point(proposal.params), state, values)
+
+    def _learn(self, x: list[Any] | None, state: TrialState,
+               values: Sequence[float] | None) -> None:
+        if self.optimizer is None or x is None:
+            return
+        if state is TrialState.COMPLETE and values and math.isfinite(values[0]):
+            _quietly(self.optimizer.tell, x, self._sign * float(values[0]))
+        else:
+            self._avoid.append(x)
+
+    def warm_start(self, records: Sequence[TrialRecord]) -> None:
+        """Tell skopt every completed trial in the ledger (whichever backend ran it) in one
+        batch, so the surrogate is fitted once before the first proposal."""
+        if self.optimizer is None:
+            return
+        xs, ys = [], []
+        for record in records:
+            x = self._point(record.params)
+            if x is None:
+                continue
+            if (record.state is TrialState.COMPLETE and record.values
+                    and math.isfinite(record.values[0])):
+                xs.append(x)
+                ys.append(self._sign * float(record.values[0]))
+            else:
+                self._avoid.append(x)
+        if xs:
+            _quietly(self.optimizer.tell, xs, ys)
+
+    def report(self, proposal: Proposal, step: int, value: float) -> bool:
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"backend {self.name!r} does not prune: trial.report() records intermediate "
+                "values, but every trial runs to the end. For pruning use a backend that "
+                "prunes, e.g. optuna:tpe or ray:asha (see ut.backends())",
+                UserWarning, stacklevel=4)
+        return super().report(proposal, step, value)
+
+
+@register
+class GPAdapter(SkoptAdapter):
+    name = "skopt:gp"
+    estimator = "GP"
+    default = True
+    description = "Bayesian optimisation with a Gaussian-process surrogate (gp_minimize)"
+
+
+@register
+class RFAdapter(SkoptAdapter):
+    name = "skopt:rf"
+    estimator = "RF"
+    description = "sequential model-based optimisation with a random forest (forest_minimize)"
+
+
+@register
+class ETAdapter(SkoptAdapter):
+    name = "skopt:et"
+    estimator = "ET"
+    description = "sequential model-based optimisation with extra trees (forest_minimize)"
+
+
+@register
+class GBRTAdapter(SkoptAdapter):
+    name = "skopt:gbrt"
+    estimator = "GBRT"
+    description = "sequential model-based optimisation with quantile gradient-boosted trees"
