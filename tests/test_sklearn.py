@@ -164,6 +164,11 @@ def test_multimetric_scoring_with_refit_metric_matches_gridsearchcv(cancer):
     assert ours.score(X, y) == ref.score(X, y)  # the refit metric, like GridSearchCV
     # the backend optimised the refit metric
     assert ours.result_.best_value == pytest.approx(ref.best_score_)
+    # refit=False: every metric is reported, no best (scikit-learn cannot choose one)
+    bare = SearchCV(pipe, grid, backend="optuna:grid", cv=3, scoring=["accuracy", "roc_auc"],
+                    refit=False).fit(X, y)
+    _assert_same_results(bare.cv_results_, ref.cv_results_)
+    assert not hasattr(bare, "best_params_") and not hasattr(bare, "best_estimator_")
 
 
 def test_fitted_search_delegates_to_the_refitted_estimator(cancer):
@@ -279,7 +284,10 @@ def test_fit_params_and_storage_reach_the_estimator_and_the_ledger(cancer, tmp_p
     _assert_same_results(ours.cv_results_, ref.cv_results_)
     stored = ut.load("lr", str(store))
     assert sorted(r.value for r in stored.trials) == sorted(ours.cv_results_["mean_test_score"])
-    assert stored.backend is None or stored.backend == "optuna:grid"
+    # fitting the same study again finds the grid done: no new trial, the same results
+    again = clone(ours).fit(X, y, sample_weight=weights)
+    assert len(ut.load("lr", str(store)).trials) == len(grid["C"])
+    _assert_same_results(again.cv_results_, ref.cv_results_)
 
 
 def test_importing_unitune_does_not_import_sklearn():

@@ -236,8 +236,8 @@ class SearchCV(BaseSearchCV):
 
     def _select_best(self, fold_outs: list[list[dict]]) -> None:
         """scikit-learn's rule: the first candidate of best rank in ``cv_results_``."""
-        first = next((o for outs in fold_outs for o in outs if o["fit_error"] is None),
-                     fold_outs[0][0] if fold_outs[0] else {"test_scores": 0.0})
+        outs = [o for candidate in fold_outs for o in candidate]
+        first = next((o for o in outs if o["fit_error"] is None), outs[0])
         self.multimetric_ = isinstance(first["test_scores"], dict)
         refit_metric = "score"
         if self.multimetric_:
