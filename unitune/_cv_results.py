@@ -99,7 +99,9 @@ class CVObjective:
                     trial.report(float(np.mean(scores)), k)
         finally:
             gen.close()
-            save(self.store, trial.number, params, outs)
+            number = getattr(trial, "number", None)
+            if number is not None:  # otherwise fit() scores the candidate again
+                save(self.store, number, params, outs)
         errors = [o["fit_error"] for o in outs if o["fit_error"] is not None]
         if errors and not isinstance(self.error_score, str) and math.isnan(self.error_score):
             last = errors[0].strip().splitlines()[-1]
