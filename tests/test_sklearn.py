@@ -169,6 +169,17 @@ def test_multimetric_scoring_with_refit_metric_matches_gridsearchcv(cancer):
                     refit=False).fit(X, y)
     _assert_same_results(bare.cv_results_, ref.cv_results_)
     assert not hasattr(bare, "best_params_") and not hasattr(bare, "best_estimator_")
+    # refit=callable chooses the candidate from cv_results_, as in GridSearchCV
+
+    def least_accurate(results: dict) -> int:
+        return int(np.argmin(results["mean_test_accuracy"]))
+
+    kwargs["refit"] = least_accurate
+    chosen = SearchCV(pipe, grid, backend="optuna:grid", **kwargs).fit(X, y)
+    ref = GridSearchCV(pipe, grid, **kwargs).fit(X, y)
+    assert chosen.best_index_ == ref.best_index_ and chosen.best_params_ == ref.best_params_
+    assert not hasattr(chosen, "best_score_")
+    np.testing.assert_array_equal(chosen.predict(X), ref.predict(X))
 
 
 def test_fitted_search_delegates_to_the_refitted_estimator(cancer):

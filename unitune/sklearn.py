@@ -245,11 +245,11 @@ class SearchCV(BaseSearchCV):
                 self._check_refit_for_multimetric(first["test_scores"])
             refit_metric = self.refit
         if self.refit or not self.multimetric_:
-            self.best_index_ = int(self._select_best_index(self.refit, refit_metric,
-                                                           self.cv_results_))
+            self.best_index_ = self._select_best_index(self.refit, refit_metric,
+                                                       self.cv_results_)
             if not callable(self.refit):
-                self.best_score_ = float(
-                    self.cv_results_[f"mean_test_{refit_metric}"][self.best_index_])
+                self.best_score_ = self.cv_results_[f"mean_test_{refit_metric}"][
+                    self.best_index_]
             self.best_params_ = self.cv_results_["params"][self.best_index_]
 
     def _refit(self, base: Any, X: Any, y: Any, fit_params: dict[str, Any]) -> None:
