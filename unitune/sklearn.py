@@ -166,8 +166,9 @@ class SearchCV(BaseSearchCV):
         n_trials = self.n_trials if self.n_trials is not None else (
             None if is_grid else _DEFAULT_N_TRIALS)
         if self.verbose > 0:
-            print(f"Fitting {self.n_splits_} folds for each of "
-                  f"{n_trials or 'every grid'} candidates with backend {adapter_cls.name}")
+            count = n_trials if n_trials is not None else len(space.grid())
+            print(f"Fitting {self.n_splits_} folds for each of {count} candidates with "
+                  f"backend {adapter_cls.name}")
         store = tempfile.mkdtemp(prefix="unitune-cv-")
         try:
             objective = _cv_results.CVObjective(
