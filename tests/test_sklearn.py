@@ -317,3 +317,16 @@ def test_non_finite_warning_is_not_raised_for_pruned_candidates(cancer):
         search = SearchCV(pipe, space, n_trials=12, cv=4, seed=1, pruning=True,
                           backend="optuna:random").fit(X, y)
     assert any(r.state is ut.TrialState.PRUNED for r in search.result_.trials)
+
+
+def test_skopt_dimensions_and_ut_space_are_accepted_as_the_space(wine):
+    from skopt.space import Categorical, Integer, Real
+
+    X, y = wine
+    dims = [Real(0.01, 10.0, prior="log-uniform", name="C"),
+            Categorical(["rbf", "linear"], name="kernel"), Integer(2, 4, name="degree")]
+    search = SearchCV(SVC(), dims, backend="optuna:tpe", n_trials=3, cv=3, seed=0).fit(X, y)
+    for params in search.cv_results_["params"]:
+        assert 0.01 <= params["C"] <= 10.0 and params["kernel"] in ("rbf", "linear")
+        assert type(params["degree"]) is int and 2 <= params["degree"] <= 4
+    assert search.best_estimator_.get_params()["kernel"] == search.best_params_["kernel"]
