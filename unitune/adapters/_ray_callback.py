@@ -1,0 +1,217 @@
+"""The driver side of a Ray Tune run: a Tune callback that books every Ray trial in the
+ledger through the optimize() driver, and a stopper that ends the run early.
+
+Ledger writes happen here, in the driver process, whatever machine the trial ran
+on: a trial is begun when Ray starts it (its number is its Ray index plus the
+study's offset, so the worker knows it without asking), its intermediate values
+are written as they arrive, and it ends COMPLETE/FAIL/PRUNED from its last
+report. A trial Ray stops without a final report was stopped by the scheduler:
+PRUNED. One cut short by the end of the run (timeout, a callback's StopStudy,
+an error) is recorded as interrupted, so that resuming re-runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from unitune.adapters import _ray_trainable as rt
+from unitune.adapters._ray_space import Codec
+from unitune.adapters.base import Proposal
+from unitune.records import TrialState
+
+__all__ = ["HISTORY_ATTR", "make_callback_class", "make_stopper"]
+
+logger = logging.getLogger("unitune")
+HISTORY_ATTR = "unitune:params_history"
+
+
+@dataclass
+class _Booked:
+    proposal: Proposal
+    started: float
+    final: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _index(trial_id: str) -> int:
+    tail = trial_id.rpartition("_")[2]
+    return int(tail) if tail.isdigit() else -1
+
+
+def make_callback_class() -> type:
+    """The Tune callback class (built late: Ray is imported only when a Ray backend runs)."""
+    from ray import tune
+
+    class LedgerCallback(tune.Callback):
+        def __init__(self, driver: Any, codec: Codec, n_values: int) -> None:
+            self.driver = driver
+            self.codec = codec
+            self.n_values = n_values
+            self.booked: dict[str, _Booked] = {}  # open trials
+            self.seen: set[str] = set()  # every trial booked in this run
+            self.error: BaseException | None = None
+            self.stopping = False
+            self.finished = 0
+
+        def __getstate__(self) -> dict[str, Any]:
+            # Tune pickles its run configuration (to resume an experiment); this callback
+            # lives in the driver with the ledger and its locks, and is never restored.
+            return {}
+
+        # -- Tune hooks ---------------------------------------------------------------------
+        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            # Book every trial Ray created up to this one, in creation order, so that
+            # ledger numbers follow Ray's trial indices (what the worker computes).
+            index = _index(trial.trial_id)
+            for other in sorted(trials, key=lambda t: _index(t.trial_id)):
+                if _index(other.trial_id) > index:
+                    break
+                if other.trial_id not in self.seen:
+                    self._guard(self._begin, other)
+
+        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                            **info: Any) -> None:
+            booked = self.booked.get(trial.trial_id)
+            if booked is None:
+                return
+            kind = result.get(rt.KIND)
+            if kind == rt.REPORT:
+                self._guard(self.driver.record_intermediate, booked.proposal,
+                            int(result[rt.STEP]), float(result[rt.VALUE]))
+            elif kind in (rt.COMPLETE, rt.FAIL, rt.PRUNED):
+                booked.final = dict(result)
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any,
+                              **info: Any) -> None:
+            self._guard(self._end, trial, None)
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any,
+                           **info: Any) -> None:
+            self._guard(self._end, trial, _error_text(trial))
+
+        # -- bookkeeping -------------------------------------------------------------------
+        def _guard(self, fn: Any, *args: Any) -> None:
+            """Run ``fn``; keep its error for after ``Tuner.fit`` (an exception raised
+            inside Tune's loop would be swallowed or wrapped) and stop the run."""
+            if self.error is not None:
+                return
+            try:
+                fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the adapter
+                self.error = exc
+                self.stopping = True
+
+        def _begin(self, trial: Any) -> None:
+            params = self.codec.decode(trial.config)
+            proposal = self.driver.begin(params)
+            self.booked[trial.trial_id] = _Booked(proposal, time.perf_counter())
+            self.seen.add(trial.trial_id)
+
+        def _end(self, trial: Any, error: str | None) -> None:
+            from unitune.optimize import Outcome
+
+            booked = self.booked.pop(trial.trial_id, None)
+            if booked is None:
+                return
+            final = booked.final or {}
+            kind = final.get(rt.KIND)
+            duration = float(final.get(rt.SECONDS, time.perf_counter() - booked.started))
+            if error is not None:
+                outcome = Outcome(TrialState.FAIL, error=error)
+            elif kind == rt.COMPLETE:
+                values = tuple(float(final[rt.value_key(i, self.n_values)])
+                               for i in range(self.n_values))
+                outcome = Outcome(TrialState.COMPLETE, values=values)
+            elif kind == rt.FAIL:
+                outcome = Outcome(TrialState.FAIL, error=str(final.get(rt.ERROR)),
+                                  wrong_count=bool(final.get(rt.WRONG_COUNT, False)))
+                if final.get("ut_traceback"):
+                    self.driver.ledger.storage.set_trial_system_attr(
+                        booked.proposal.trial_id, "unitune:traceback", final["ut_traceback"])
+            elif kind == rt.PRUNED or not self.stopping:
+                outcome = Outcome(TrialState.PRUNED)  # stopped by Ray's scheduler
+            else:
+                outcome = Outcome(TrialState.FAIL, interrupted=True,
+                                  error="interrupted: the study stopped while the trial ran")
+            outcome.duration = duration
+            self.driver.end(booked.proposal, outcome)
+            if not outcome.interrupted:
+                self.finished += 1
+            if self.driver.stop:
+                self.stopping = True
+
+        def exploited(self, trial: Any, source: Any, step: Any) -> None:
+            """PBT copied ``source``'s state into ``trial`` with new params: write the new
+            params to the ledger trial and keep the history in a user attribute."""
+            self._guard(self._exploited, trial, source, step)
+
+        def _exploited(self, trial: Any, source: Any, step: Any) -> None:
+            booked = self.booked.get(trial.trial_id)
+            if booked is None:
+                return
+            storage = self.driver.ledger.storage
+            trial_id = booked.proposal.trial_id
+            old = booked.proposal.params
+            new = self.codec.decode(trial.config)
+            if not booked.history:
+                booked.history.append({"step": None, "from": None, "params": dict(old)})
+            src = self.booked.get(source.trial_id)
+            booked.history.append({"step": None if step is None else int(step),
+                                   "from": None if src is None else src.proposal.number,
+                                   "params": dict(new)})
+            dists = self.driver.ledger._distributions_for(new)
+            with self.driver.lock:
+                for name, value in new.items():
+                    if value != old.get(name) or type(value) is not type(old.get(name)):
+                        dist = dists[name]
+                        storage.set_trial_param(trial_id, name, dist.to_internal_repr(value),
+                                                dist)
+                storage.set_trial_user_attr(trial_id, HISTORY_ATTR, booked.history)
+            booked.proposal.params = new
+
+        def abandon_all(self) -> None:
+            """Record the trials still open when the run ends (cut short)."""
+            for trial_id in list(self.booked):
+                booked = self.booked.pop(trial_id)
+                self.driver.abandon(booked.proposal)
+
+    return LedgerCallback
+
+
+def make_stopper(callback: Any, target: int | None, deadline: float | None) -> Any:
+    """A Tune stopper ending the whole run on an error, a StopStudy or the deadline."""
+    from ray import tune
+
+    class _Stopper(tune.Stopper):
+        def __call__(self, trial_id: str, result: dict) -> bool:
+            return False
+
+        def stop_all(self) -> bool:
+            if deadline is not None and time.monotonic() >= deadline:
+                callback.stopping = True
+            if callback.driver.stop or callback.error is not None:
+                callback.stopping = True
+            return callback.stopping
+
+    return _Stopper()
+
+
+def _error_text(trial: Any) -> str:
+    """What Ray says went wrong with a trial whose worker failed (not the objective:
+    the trainable reports the objective's own errors)."""
+    for attr in ("error_msg", "error_file"):
+        text = getattr(trial, attr, None)
+        if text:
+            if attr == "error_file":
+                try:
+                    with open(text) as fh:
+                        text = fh.read()
+                except OSError:
+                    pass
+            lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
+            if lines:
+                return f"RayError: {lines[-1][:500]}"
+    return "RayError: the trial's worker failed"

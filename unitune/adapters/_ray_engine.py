@@ -1,0 +1,152 @@
+"""One Ray Tune run for a ``ray:*`` adapter: the searcher, the scheduler, the Tuner in
+its fast settings, and what to do when it ends (errors re-raised, open trials
+booked as interrupted, the temporary checkpoint store removed)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from typing import Any
+
+from unitune.adapters import _ray_trainable as rt
+from unitune.adapters._ray_callback import make_callback_class, make_stopper
+from unitune.adapters._ray_runtime import ensure_runtime, quiet_tune
+from unitune.adapters._ray_space import Codec
+from unitune.errors import InvalidOption
+
+__all__ = ["check_picklable", "run"]
+
+
+def check_picklable(objective: Any, backend: str) -> None:
+    """Refuse, before any trial, an objective Ray cannot send to its workers."""
+    from ray import cloudpickle
+
+    try:
+        cloudpickle.dumps(objective)
+    except Exception as exc:  # noqa: BLE001 - any pickling error means the same thing
+        name = getattr(objective, "__qualname__", None) or repr(objective)
+        module = getattr(objective, "__module__", None)
+        where = f"{module}.{name}" if module else name
+        raise InvalidOption(
+            f"backend {backend!r} runs the objective in Ray worker processes, but objective "
+            f"{where!r} cannot be pickled: {type(exc).__name__}: {exc}. Create that object "
+            "inside the objective (or pass what it is built from) instead of capturing it"
+        ) from None
+
+
+def _pbt_class() -> type:
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    class BookedPBT(PopulationBasedTraining):
+        """Ray's PBT, telling the ledger callback about each exploit step."""
+
+        callback: Any = None
+
+        def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
+            super()._exploit(tune_controller, trial, trial_to_clone)
+            if self.callback is not None:
+                step = (trial_to_clone.last_result or {}).get(rt.STEP)
+                self.callback.exploited(trial, trial_to_clone, step)
+
+    return BookedPBT
+
+
+def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec) -> Any:
+    from ray.tune import schedulers
+
+    from unitune.adapters.ray import _SCHEDULER_OPTIONS
+
+    if name == "fifo":
+        return None
+    kwargs = {k: options.get(k, v) for k, v in _SCHEDULER_OPTIONS[name].items()}
+    common = {"time_attr": rt.STEP, "metric": rt.VALUE, "mode": mode}
+    if name == "asha":
+        return schedulers.ASHAScheduler(**common, **kwargs)
+    if name == "hyperband":
+        return schedulers.HyperBandScheduler(**common, **kwargs)
+    if name == "median":
+        return schedulers.MedianStoppingRule(**common, **kwargs)
+    kwargs["hyperparam_mutations"] = codec.mutations(kwargs["hyperparam_mutations"])
+    return _pbt_class()(**common, **kwargs, log_config=False, require_attrs=False)
+
+
+def _search(adapter: Any, codec: Codec, modes: list[str], seed: int | None,
+            max_concurrent: int) -> tuple[Any, dict[str, Any]]:
+    """(search algorithm, param_space) for Tune."""
+    from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter
+
+    if adapter._searcher == "random":
+        return (BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent),
+                codec.ray_space())
+    from ray.tune.search.optuna import OptunaSearch
+
+    n = len(modes)
+    metric: Any = rt.VALUE if n == 1 else [rt.value_key(i, n) for i in range(n)]
+    mode: Any = modes[0] if n == 1 else modes
+    points = [codec.encode(r.params) for r in adapter._done] or None
+    rewards = [r.values[0] if n == 1 else list(r.values) for r in adapter._done] or None
+    searcher = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode, seed=seed,
+                            points_to_evaluate=points, evaluated_rewards=rewards)
+    if not max_concurrent:
+        return searcher, {}
+    return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent), {}
+
+
+def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -> bool:
+    """Run up to ``target`` trials (None: until ``deadline``) with Ray Tune; return True
+    if interrupted by Ctrl-C."""
+    if target == 0:
+        return False
+    check_picklable(driver.objective, adapter.name)
+    from ray import tune
+
+    opts = adapter.options
+    verbose = int(opts.get("verbose", 0))
+    cpus = float(opts.get("cpus_per_trial", 1))
+    gpus = float(opts.get("gpus_per_trial", 0))
+    max_concurrent = int(opts.get("max_concurrent", adapter.n_workers))
+    ensure_runtime(opts.get("address"), cpus * max_concurrent, gpus * max_concurrent, verbose)
+    if adapter._scheduler == "hyperband" and "max_concurrent" not in opts:
+        # Synchronous Hyperband fills a bracket with trials that exist (pending or
+        # paused); created one at a time, a bracket never fills and nothing is stopped.
+        # The runtime's CPUs (n_workers x cpus_per_trial) still bound what runs at once.
+        max_concurrent = 0
+
+    codec = Codec(adapter.space)
+    ledger = driver.ledger
+    offset = len(ledger.storage.get_all_trials(ledger.study_id, deepcopy=False))
+    seed = None if adapter.seed is None else adapter.seed + offset  # a resume explores anew
+    modes = ["min" if d == "minimize" else "max" for d in adapter.directions]
+    spec = rt.Spec(driver.objective, driver.n_args, codec, len(modes), driver.metrics, offset)
+    callback = make_callback_class()(driver, codec, len(modes))
+    scheduler = _scheduler(adapter._scheduler, opts, modes[0], codec)
+    if scheduler is not None and hasattr(scheduler, "callback"):
+        scheduler.callback = callback
+    search_alg, param_space = _search(adapter, codec, modes, seed, max_concurrent)
+    own_storage = "storage_path" not in opts
+    storage = tempfile.mkdtemp(prefix="unitune-ray-") if own_storage else opts["storage_path"]
+    trainable = tune.with_resources(rt.make_trainable(spec), {"cpu": cpus, "gpu": gpus})
+    tuner = tune.Tuner(
+        trainable, param_space=param_space,
+        tune_config=tune.TuneConfig(num_samples=-1 if target is None else target,
+                                    search_alg=search_alg, scheduler=scheduler,
+                                    reuse_actors=True),
+        run_config=tune.RunConfig(
+            name=f"unitune-{ledger.study_name}"[:80], storage_path=storage, verbose=verbose,
+            callbacks=[callback], stop=make_stopper(callback, target, deadline),
+            failure_config=tune.FailureConfig(max_failures=int(opts.get("max_failures", 0))),
+            log_to_file=False),
+    )
+    interrupted = False
+    try:
+        with quiet_tune(verbose):
+            tuner.fit()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        callback.abandon_all()
+        if own_storage:
+            shutil.rmtree(storage, ignore_errors=True)
+    if callback.error is not None:
+        raise callback.error
+    return interrupted

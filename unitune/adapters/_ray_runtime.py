@@ -1,0 +1,117 @@
+"""The Ray runtime behind the ``ray:*`` backends, and the settings that make Tune fast
+and quiet.
+
+A local Ray is started on first use with ``num_cpus`` from ``n_workers``,
+bound to 127.0.0.1, without dashboard, with workers' output kept off the
+console, and reused by later calls in the same process (starting Ray costs
+seconds). It is restarted only if a later call needs more CPUs than it has.
+``address`` joins an existing cluster instead. A runtime the user started
+themselves (``ray.init`` before unitune) is used as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from unitune.errors import InvalidOption
+
+__all__ = ["ensure_runtime", "quiet_tune", "shutdown"]
+
+_TEMP_DIR = "/tmp/ray-unitune"
+_started: dict[str, Any] = {}  # what unitune started: {"address": str|None, "cpus": float}
+
+# Tune's fast and quiet settings, set only while unitune's Tuner runs.
+_TUNE_ENV = {
+    "RAY_AIR_NEW_OUTPUT": "0",  # the classic reporter honours verbose=0
+    "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",  # no CSV/JSON/TensorBoard files per trial
+    "TUNE_DISABLE_STRICT_METRIC_CHECKING": "1",  # a failed trial's report has no value
+    "TUNE_DISABLE_SIGINT_HANDLER": "1",  # Ctrl-C reaches unitune, which keeps the trials
+}
+_QUIET_LOGGERS = ("ray", "ray.tune", "ray.train", "ray.air")
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def quiet_tune(verbose: int) -> Iterator[None]:
+    """Tune's environment switches and log levels for the duration of one run."""
+    loggers = [logging.getLogger(n) for n in _QUIET_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    if not verbose:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+    try:
+        with _env(_TUNE_ENV):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _worker_path() -> str:
+    """The driver's import path: local workers then import what the objective needs
+    (a test module, a script's package) as the driver does."""
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    old = os.environ.get("PYTHONPATH")
+    return os.pathsep.join(paths + ([old] if old else []))
+
+
+def ensure_runtime(address: str | None, cpus: float, gpus: float, verbose: int) -> None:
+    """Make sure this process is connected to the right Ray runtime."""
+    import ray
+
+    if ray.is_initialized():
+        if not _started:  # the user's own runtime
+            if address is not None:
+                raise InvalidOption(
+                    f"option address={address!r}: this process is already connected to a "
+                    "Ray runtime it started itself; call ray.shutdown() first")
+            return
+        if address is not None and _started.get("address") == address:
+            return
+        if address is None and _started.get("address") is None and _started["cpus"] >= cpus:
+            return
+        shutdown()
+    logging_level = logging.INFO if verbose else logging.ERROR
+    if address is not None:
+        try:
+            ray.init(address=address, log_to_driver=bool(verbose), logging_level=logging_level,
+                     configure_logging=True)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InvalidOption(
+                f"option address={address!r}: could not join a Ray cluster there ({exc}); "
+                "give the address printed by `ray start --head` (host:port)") from None
+        _started.update(address=address, cpus=0.0)
+        return
+    with _env({"PYTHONPATH": _worker_path()}):
+        ray.init(num_cpus=max(1, int(-(-cpus // 1))), num_gpus=int(gpus) or None,
+                 include_dashboard=False, log_to_driver=bool(verbose),
+                 logging_level=logging_level, _node_ip_address="127.0.0.1",
+                 _temp_dir=_TEMP_DIR)
+    _started.update(address=None, cpus=float(max(1, int(-(-cpus // 1)))))
+
+
+def shutdown() -> None:
+    """Stop the runtime unitune started (no effect on one the user started)."""
+    import ray
+
+    if _started:
+        _started.clear()
+        ray.shutdown()

@@ -1,0 +1,168 @@
+"""A unitune space as Ray Tune sees it, and Ray's configs back as unitune params.
+
+Ray's own domains do not all mean what unitune's do: ``quniform``/``qrandint``
+round to multiples of ``q`` counted from 0 (not from ``low``), ``randint``
+excludes its upper end, ``choice`` turns mixed choices into numpy values, and
+PBT's explore step multiplies a value by 0.8 or 1.2 without clipping it. So the
+config Ray handles is an encoding: numbers stay numbers, a categorical becomes
+the index of its choice, and ``decode`` snaps whatever Ray hands back (a
+perturbed or numpy value) onto the space with the user's types.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from unitune.errors import InvalidOption
+from unitune.space import Categorical, Distribution, Float, Int, Space
+
+__all__ = ["Codec"]
+
+_MAX_LISTED = 10_000  # grids up to this size are sampled (and mutated) as explicit lists
+
+
+def _grid(dist: Distribution) -> list[Any] | None:
+    """The points of a stepped Float/Int, if few enough to list."""
+    if isinstance(dist, Float) and dist.step is None:
+        return None
+    if isinstance(dist, Int) and dist.step == 1 and not dist.log:
+        return None
+    if isinstance(dist, Int) and dist.log:
+        return None
+    size = round((dist.high - dist.low) / dist.step) + 1  # type: ignore[union-attr]
+    return dist.grid() if size <= _MAX_LISTED else None
+
+
+@dataclass(frozen=True)
+class Codec:
+    """Encode/decode between a unitune ``Space`` and Ray Tune configs. Picklable: the
+    trainable carries it to the workers."""
+
+    space: Space
+
+    # -- to Ray ---------------------------------------------------------------------------
+    def ray_domain(self, name: str) -> Any:
+        """The Ray Tune domain Ray's random search samples ``name`` from."""
+        from ray import tune
+
+        dist = self.space[name]
+        if isinstance(dist, Categorical):
+            return tune.randint(0, len(dist.choices))
+        if dist.low == dist.high:
+            return dist.low
+        grid = _grid(dist)
+        if grid is not None:
+            return tune.choice(grid)
+        if isinstance(dist, Int):
+            sampler = tune.lograndint if dist.log else tune.randint
+            return sampler(dist.low, dist.high + 1)  # Ray excludes the upper end
+        if dist.log:
+            return tune.loguniform(dist.low, dist.high)
+        return tune.uniform(dist.low, dist.high)  # decode() snaps to a step, if any
+
+    def ray_space(self) -> dict[str, Any]:
+        return {name: self.ray_domain(name) for name in self.space}
+
+    def optuna_space(self) -> dict[str, Any]:
+        """Optuna distributions for Ray's OptunaSearch (categoricals as indices)."""
+        from optuna import distributions as od
+
+        out: dict[str, Any] = {}
+        for name, dist in self.space.items():
+            if isinstance(dist, Categorical):
+                out[name] = od.CategoricalDistribution(tuple(range(len(dist.choices))))
+            elif isinstance(dist, Float):
+                out[name] = od.FloatDistribution(dist.low, dist.high, log=dist.log,
+                                                 step=dist.step)
+            else:
+                out[name] = od.IntDistribution(dist.low, dist.high, log=dist.log,
+                                               step=dist.step)
+        return out
+
+    def mutations(self, spec: Any = None) -> dict[str, Any]:
+        """PBT's ``hyperparam_mutations``: ``None`` mutates every parameter, a list of
+        names mutates those, a dict gives each parameter its values (in the user's
+        terms: a list of values, a Ray domain or a callable)."""
+        if spec is None:
+            spec = list(self.space)
+        if isinstance(spec, (list, tuple)):
+            unknown = [n for n in spec if n not in self.space]
+            if unknown:
+                raise InvalidOption(
+                    f"option hyperparam_mutations names {unknown[0]!r}, which is not a "
+                    f"parameter of the space ({', '.join(self.space)})")
+            return {name: self._default_mutation(name) for name in spec
+                    if not self._constant(name)}
+        if not isinstance(spec, Mapping):
+            raise InvalidOption(
+                f"option hyperparam_mutations={spec!r} must be a list of parameter names or "
+                "a dict {name: list of values | Ray domain | callable}")
+        out = {}
+        for name, values in spec.items():
+            if name not in self.space:
+                raise InvalidOption(
+                    f"option hyperparam_mutations names {name!r}, which is not a parameter "
+                    f"of the space ({', '.join(self.space)})")
+            dist = self.space[name]
+            if isinstance(values, (list, tuple)):
+                bad = [v for v in values if not dist.contains(v)]
+                if bad or not values:
+                    raise InvalidOption(
+                        f"option hyperparam_mutations[{name!r}]: {bad[0] if bad else values!r} "
+                        f"is not in the space of {name!r} ({dist!r})")
+                if isinstance(dist, Categorical):
+                    values = [dist.index(v) for v in values]
+                out[name] = list(values)
+            elif callable(values) or hasattr(values, "sample"):
+                out[name] = values
+            else:
+                raise InvalidOption(
+                    f"option hyperparam_mutations[{name!r}]={values!r} must be a list of "
+                    "values, a Ray domain or a callable")
+        return out
+
+    def _constant(self, name: str) -> bool:
+        dist = self.space[name]
+        if isinstance(dist, Categorical):
+            return len(dist.choices) == 1
+        return dist.low == dist.high
+
+    def _default_mutation(self, name: str) -> Any:
+        dist = self.space[name]
+        if isinstance(dist, Categorical):
+            return list(range(len(dist.choices)))  # PBT shifts to a neighbouring choice
+        grid = _grid(dist)
+        if grid is None and isinstance(dist, Int) and dist.high - dist.low < _MAX_LISTED \
+                and not dist.log:
+            grid = dist.grid()
+        return grid if grid is not None else self.ray_domain(name)
+
+    def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A config for ``params`` (warm-start points for Ray's searchers)."""
+        return {name: (dist.index(params[name]) if isinstance(dist, Categorical)
+                       else params[name]) for name, dist in self.space.items()}
+
+    # -- from Ray ---------------------------------------------------------------------------
+    def decode(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The params a config stands for, inside the space, with the user's types."""
+        return {name: _decode(dist, config[name]) for name, dist in self.space.items()}
+
+
+def _decode(dist: Distribution, raw: Any) -> Any:
+    if isinstance(dist, Categorical):
+        k = min(max(int(round(float(raw))), 0), len(dist.choices) - 1)
+        return dist.choices[k]
+    value = float(raw)
+    if math.isnan(value):
+        value = dist.low
+    value = min(max(value, dist.low), dist.high)
+    step = dist.step
+    if step is not None and step != 0:
+        k = round((value - dist.low) / step)
+        value = min(dist.low + k * step, dist.high)
+    if isinstance(dist, Int):
+        return int(round(value))
+    return float(value)
