@@ -65,4 +65,4 @@ class TrialPruned(Exception):
 
 
 class StopStudy(Exception):
-    """Raise from a callback (or the objective) to end the study after the running trials."""
+    """Raise from a callback to end the study once the running trials finish."""

@@ -46,9 +46,9 @@ def open_storage(storage: Any) -> Any:
         if path.is_dir():
             raise InvalidOption(f"storage={str(path)!r} is a directory; give a file path")
         path.parent.mkdir(parents=True, exist_ok=True)
-        from optuna.storages.journal import JournalFileBackend
+        from unitune._journal import GroupCommitJournalFile
 
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        return optuna.storages.JournalStorage(GroupCommitJournalFile(str(path)))
     if isinstance(storage, str):
         scheme = storage.split("://", 1)[0].split("+", 1)[0]
         if scheme not in ("sqlite", "postgresql", "mysql"):
@@ -244,7 +244,8 @@ class Ledger:
         return trial_id, self.storage.get_trial_number_from_id(trial_id)
 
     def mark_started(self, trial_id: int) -> None:
-        """Tag a trial that an engine created itself (Optuna's ask) with its owner."""
+        """Tag a trial that an engine created itself (Optuna's ask) with its backend and
+        owner (a resumed study fails the RUNNING trials of a dead owner)."""
         self.storage.set_trial_system_attr(trial_id, RUN_ATTR, self.run_attr())
 
     def claim_waiting(self) -> tuple[int, int, dict[str, Any]] | None:
@@ -313,6 +314,12 @@ class Ledger:
             if frozen.params:
                 self.enqueue(frozen.params)
         return recovered
+
+    def sync(self) -> None:
+        """Make every write durable on disk (the embedded journal fsyncs in groups)."""
+        backend = getattr(self.storage, "_backend", None)
+        if hasattr(backend, "sync"):
+            backend.sync()
 
     # -- reading ----------------------------------------------------------------------------
     def records(self) -> list[TrialRecord]:

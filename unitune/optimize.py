@@ -480,7 +480,10 @@ def optimize(
     run = Driver(objective, adapter, ledger, metric_names, callbacks, on_failure,
                any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                has_waiting=any(r.state is TrialState.WAITING for r in existing))
-    interrupted = run.run(target, timeout, n_workers)  # type: ignore[arg-type]
+    try:
+        interrupted = run.run(target, timeout, n_workers)  # type: ignore[arg-type]
+    finally:
+        ledger.sync()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
     return ledger.result(backend=adapter_cls.name, interrupted=interrupted)

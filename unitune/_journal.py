@@ -1,0 +1,71 @@
+"""The embedded durable store: Optuna's journal file with group commit.
+
+Optuna's ``JournalFileBackend`` fsyncs every append, and an Optuna trial is four or
+five appends (create, each param, state): on this project's disks an fsync costs
+about 3 ms, so ~15 ms a trial. Here each append is still written and flushed to the
+operating system at once, under Optuna's file lock, in Optuna's format (a process
+that is killed loses nothing, other processes see it immediately, and Optuna's own
+tools read the file), while the fsync to the disk happens at most once every
+``sync_interval`` seconds and when the study ends, so only a power cut can lose the
+trials of that last interval: the trade-off databases call group commit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import threading
+import time
+import weakref
+from typing import Any
+
+from optuna.storages.journal import JournalFileBackend
+
+__all__ = ["GroupCommitJournalFile"]
+
+_open: weakref.WeakSet[GroupCommitJournalFile] = weakref.WeakSet()
+
+
+class GroupCommitJournalFile(JournalFileBackend):
+    def __init__(self, file_path: str, sync_interval: float = 1.0) -> None:
+        super().__init__(file_path)
+        self._sync_interval = sync_interval
+        self._last_sync = time.monotonic()
+        self._dirty = False
+        self._sync_lock = threading.Lock()
+        _open.add(self)
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs)
+        self._lock.acquire()
+        try:
+            with open(self._file_path, "ab") as f:
+                f.write(data.encode("utf-8"))
+                f.flush()
+                now = time.monotonic()
+                if now - self._last_sync >= self._sync_interval:
+                    os.fsync(f.fileno())
+                    self._last_sync, self._dirty = now, False
+                else:
+                    self._dirty = True
+        finally:
+            self._lock.release()
+
+    def sync(self) -> None:
+        """Force what was written to the disk (called when a study ends and at exit)."""
+        with self._sync_lock:
+            if not self._dirty or not os.path.exists(self._file_path):
+                return
+            fd = os.open(self._file_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._last_sync, self._dirty = time.monotonic(), False
+
+
+@atexit.register
+def _sync_all() -> None:
+    for backend in list(_open):
+        backend.sync()
