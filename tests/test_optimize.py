@@ -262,9 +262,10 @@ def test_result_best_and_pareto_front():
     result = ut.optimize(square, SPACE, n_trials=20, seed=0)
     best = min(result.trials, key=lambda t: t.value)
     assert result.best_trial == best and result.best_params == dict(best.params)
+    two = ut.optimize(lambda p: (p["x"], -p["x"]), SPACE, n_trials=3,
+                      directions=["minimize", "maximize"])
     with pytest.raises(ut.InvalidOption, match="use result.pareto_front"):
-        ut.optimize(lambda p: (p["x"], -p["x"]), SPACE, n_trials=3,
-                    directions=["minimize", "maximize"]).best_trial
+        _ = two.best_trial
     both = ut.optimize(lambda p: (p["x"] ** 2, (p["x"] - 2) ** 2), SPACE, n_trials=20, seed=0,
                        directions=["minimize", "minimize"])
     # on this front every trial has x in [0, 2]; outside it something dominates

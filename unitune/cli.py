@@ -201,9 +201,10 @@ def cmd_studies(args: argparse.Namespace) -> int:
     storage = args.storage or _default_storage()
     if "://" not in storage and not Path(storage).is_file():
         raise _UsageError(f"storage file {storage!r} does not exist")
-    summaries = open_storage(storage).get_all_studies()
-    rows = [[s.study_name, ",".join(d.name.lower() for d in s.directions), s.n_trials]
-            for s in summaries]
+    opened = open_storage(storage)
+    rows = [[s.study_name, ",".join(d.name.lower() for d in s.directions),
+             len(opened.get_all_trials(s._study_id, deepcopy=False))]
+            for s in opened.get_all_studies()]
     print(_table(["study", "directions", "trials"], rows))
     return 0
 

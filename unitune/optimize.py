@@ -463,6 +463,10 @@ def optimize(
         raise UnsupportedFeature(f"backend {adapter_cls.name!r} runs one trial at a time; "
                                  "use n_workers=1")
 
+    budget = n_trials if n_trials is not None else adapter_cls.budget(space)
+    if budget is None and timeout is None:
+        raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
+
     ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
     ledger.backend = adapter_cls.name
     ledger.recover_stale()
@@ -473,9 +477,6 @@ def optimize(
     finished = [r for r in existing if r.state.is_finished()]
     if finished:
         adapter.warm_start(finished)
-    budget = n_trials if n_trials is not None else adapter.budget()
-    if budget is None and timeout is None:
-        raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
     run = Driver(objective, adapter, ledger, metric_names, callbacks, on_failure,
                any_complete=any(r.state is TrialState.COMPLETE for r in existing),

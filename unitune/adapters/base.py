@@ -91,12 +91,17 @@ class Adapter(ABC):
 
     # -- class-level checks, before any work ----------------------------------------------
     @classmethod
+    def _missing(cls) -> list[str]:
+        # Only top-level names: find_spec("ray.tune") would import ray itself (~1 s).
+        return [m for m in cls.requires if importlib.util.find_spec(m.split(".")[0]) is None]
+
+    @classmethod
     def installed(cls) -> bool:
-        return all(importlib.util.find_spec(m) is not None for m in cls.requires)
+        return not cls._missing()
 
     @classmethod
     def ensure_installed(cls) -> None:
-        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        missing = cls._missing()
         if missing:
             raise BackendNotInstalled(
                 f"backend {cls.name!r} needs {', '.join(missing)}, which is not installed; "
@@ -143,8 +148,10 @@ class Adapter(ABC):
     def setup(self) -> None:
         """Build the engine's optimizer from ``self.space``/``self.options``."""
 
-    def budget(self) -> int | None:
-        """The number of trials after which the search is exhausted (a grid), or None."""
+    @classmethod
+    def budget(cls, space: Space) -> int | None:
+        """The number of trials after which the search of ``space`` is exhausted (a grid),
+        or None. Known before any work, so a study with no bound is refused up front."""
         return None
 
     def warm_start(self, records: Sequence[TrialRecord]) -> None:

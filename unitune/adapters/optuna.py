@@ -20,6 +20,7 @@ from unitune.adapters.base import Adapter, Capabilities, Proposal
 from unitune.errors import InvalidOption
 from unitune.ledger import optuna_distributions
 from unitune.records import TrialState
+from unitune.space import Space
 
 __all__ = ["PRUNERS"]
 
@@ -219,8 +220,9 @@ class GridAdapter(OptunaAdapter):
             seen = [dict(r.params) for r in self.ledger.records() if r.params]
             self._pending = [p for p in self._pending if p not in seen]
 
-    def budget(self) -> int:
-        return len(self.space.grid())
+    @classmethod
+    def budget(cls, space: Space) -> int:
+        return len(space.grid())
 
     def ask(self) -> Proposal | None:
         if self._exhausted:

@@ -1,0 +1,186 @@
+"""The `unitune` command as a user types it: backends, run, show, studies, bad input that
+exits 2 with one line, and a run killed with SIGKILL that the same command finishes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import unitune as ut
+
+_SCRIPT = Path(sys.executable).parent / "unitune"  # the console script a user types
+UNITUNE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "unitune.cli"]
+
+OBJECTIVE = textwrap.dedent("""
+    import time
+
+    def quadratic(params):
+        time.sleep(float(params.get("pause", 0)))
+        return (params["x"] - 1.0) ** 2 + params["n"]
+
+    def two(params):
+        return params["x"] ** 2, (params["x"] - 2) ** 2
+
+    def broken(params):
+        raise ValueError("no data")
+    """)
+
+SPACE = "x: {type: float, low: -5, high: 5}\nn: {type: int, low: 0, high: 3}\n"
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    (tmp_path / "obj.py").write_text(OBJECTIVE)
+    (tmp_path / "space.yaml").write_text(SPACE)
+    (tmp_path / "slow.yaml").write_text(SPACE + "pause: [0.15]\n")
+    return tmp_path
+
+
+def cli(*args, cwd, check=True):
+    proc = subprocess.run([*UNITUNE, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def test_backends_table_lists_every_backend_with_capabilities(workdir):
+    out = cli("backends", cwd=workdir).stdout
+    header = out.splitlines()[0].split()
+    assert header[:6] == ["backend", "engine", "installed", "multi-obj", "pruning", "parallel"]
+    for info in ut.backends():
+        row = next(line for line in out.splitlines() if line.startswith(info.name))
+        assert ("yes" if info.installed else "no: pip install") in row
+    assert "optuna:tpe *" in out
+
+
+def test_run_then_show_then_resume(workdir):
+    run = cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "12",
+              "--seed", "1", cwd=workdir)
+    assert run.stdout.count(" COMPLETE ") == 12
+    assert "study 'obj:quadratic' in .unitune/studies.journal: 12 trials (12 COMPLETE)" in run.stdout
+    assert (workdir / ".unitune" / "studies.journal").is_file()
+    stored = ut.load("obj:quadratic", str(workdir / ".unitune" / "studies.journal"))
+    best = stored.best_trial
+    shown = cli("show", "--study", "obj:quadratic", cwd=workdir).stdout
+    assert f"best trial {best.number}: value={best.value:.6g} (minimize)" in shown
+    assert len([ln for ln in shown.splitlines() if " COMPLETE " in ln]) == 12
+    again = cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "15",
+                "--seed", "1", cwd=workdir)
+    assert again.stdout.count(" COMPLETE ") == 3  # resumed: only the missing trials ran
+    studies = cli("studies", cwd=workdir).stdout
+    assert "obj:quadratic" in studies and " 15" in studies
+
+
+def test_multi_objective_and_options_from_the_command_line(workdir):
+    out = cli("run", "obj.py:two", "--space", "space.yaml", "--n-trials", "20",
+              "--backend", "optuna:nsga2", "--direction", "minimize", "--direction",
+              "minimize", "--option", "population_size=10", "--storage", "mo.journal",
+              cwd=workdir).stdout
+    assert "Pareto front:" in out
+    result = ut.load("obj:two", str(workdir / "mo.journal"))
+    assert len(result.trials) == 20 and result.directions == ("minimize", "minimize")
+
+
+def test_failing_trials_are_reported_and_the_run_goes_on(workdir):
+    out = cli("run", "obj.py:broken", "--space", "space.yaml", "--n-trials", "3", cwd=workdir)
+    assert out.stdout.count("FAIL") >= 3 and "(ValueError: no data)" in out.stdout
+    assert "no completed trial yet" in out.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "0"],
+     "argument --n-trials: '0' must be > 0"),
+    (["run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "3", "--workers", "x"],
+     "argument --workers: 'x' is not a int"),
+    (["run", "obj.py:quadratic", "--space", "space.yaml", "--direction", "up"],
+     "argument --direction: invalid choice: 'up'"),
+    (["run", "obj.py:quadratic", "--space", "nope.yaml", "--n-trials", "3"],
+     "cannot read space file 'nope.yaml'"),
+    (["run", "obj.py:quadratic", "--space", "bad.yaml", "--n-trials", "3"],
+     "space file 'bad.yaml': parameter 'x': low=5.0 is greater than high=-5.0"),
+    (["run", "obj.py:missing", "--space", "space.yaml", "--n-trials", "3"],
+     "'obj.py' has no function 'missing'; functions there: broken, quadratic, two"),
+    (["run", "nofile.py:f", "--space", "space.yaml", "--n-trials", "3"],
+     "objective file 'nofile.py' does not exist"),
+    (["run", "obj.py", "--space", "space.yaml", "--n-trials", "3"],
+     "objective 'obj.py' must be FILE.py:FUNCTION"),
+    (["run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "3", "--backend",
+      "optuna:foo"], "unknown backend 'optuna:foo'; known backends:"),
+    (["run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "3", "--option",
+      "nonsense"], "--option 'nonsense' must be KEY=VALUE"),
+    (["run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "3", "--option",
+      "population=3"], "option 'population' is not accepted by backend 'optuna:tpe'"),
+    (["run", "obj.py:quadratic", "--space", "space.yaml"], "give n_trials= or timeout="),
+    (["show", "--study", "nothing"], "storage file '.unitune/studies.journal' does not exist"),
+    (["frobnicate"], "argument command: invalid choice: 'frobnicate'"),
+])
+def test_bad_input_exits_2_with_one_line(workdir, args, message):
+    (workdir / "bad.yaml").write_text("x: {type: float, low: 5, high: -5}\n")
+    proc = cli(*args, cwd=workdir, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+    assert not (workdir / ".unitune" / "studies.journal").exists() or args[0] == "show"
+
+
+def test_a_killed_run_is_finished_by_the_same_command(workdir):
+    """SIGKILL mid-study, then the same command: exactly N completed trials, none lost,
+    none duplicated, none left RUNNING."""
+    n = 12
+    command = [*UNITUNE, "run", "obj.py:quadratic", "--space", "slow.yaml", "--n-trials",
+               str(n), "--seed", "0", "--quiet"]
+    journal = workdir / ".unitune" / "studies.journal"
+    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if journal.is_file():
+            done = [t for t in ut.load("obj:quadratic", str(journal)).trials
+                    if t.state is ut.TrialState.COMPLETE]
+            running = [t for t in ut.load("obj:quadratic", str(journal)).trials
+                       if t.state is ut.TrialState.RUNNING]
+            if len(done) >= 4 and running:
+                break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed = ut.load("obj:quadratic", str(journal))
+    assert 4 <= sum(t.state is ut.TrialState.COMPLETE for t in killed.trials) < n
+    cut = [t for t in killed.trials if t.state is ut.TrialState.RUNNING]
+    assert len(cut) == 1
+
+    rerun = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    final = ut.load("obj:quadratic", str(journal))
+    complete = [t for t in final.trials if t.state is ut.TrialState.COMPLETE]
+    assert len(complete) == n
+    assert not [t for t in final.trials if t.state is ut.TrialState.RUNNING]
+    assert len({t.number for t in complete}) == n
+    # the trial cut by the kill is failed with the reason, and its point ran again
+    failed = [t for t in final.trials if t.state is ut.TrialState.FAIL]
+    assert [t.number for t in failed] == [cut[0].number]
+    assert failed[0].error.startswith("interrupted: process")
+    assert dict(cut[0].params) in [dict(t.params) for t in complete]
+    # nothing finished before the kill was lost or changed
+    before = {t.number: t.values for t in killed.trials if t.state is ut.TrialState.COMPLETE}
+    assert {t.number: t.values for t in complete if t.number in before} == before
+
+
+def test_readme_commands_are_the_ones_ci_runs():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    block = readme.split("```bash", 1)[1].split("```", 1)[0]
+    commands = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+    install, run, test = commands
+    assert install in ci.splitlines() and test in ci.splitlines()
+    assert run.startswith(".venv/bin/unitune run ") and test.endswith("-m pytest")
