@@ -278,3 +278,18 @@ def test_sqlite_storage_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     result = ut.optimize(square, SPACE, n_trials=4, storage=url, study_name="q", seed=0)
     assert [t.values for t in ut.load("q", url).trials] == [t.values for t in result.trials]
+
+
+def test_timeout_with_workers_lets_running_trials_finish_and_starts_no_more():
+    started = []
+
+    def slow(params):
+        started.append(time.monotonic())
+        time.sleep(0.2)
+        return square(params)
+
+    result = ut.optimize(slow, SPACE, timeout=0.5, n_workers=2, seed=0)
+    assert all(t.state is ut.TrialState.COMPLETE for t in result.trials)
+    assert len(result.trials) == len(started)
+    # 0.2 s trials, two at a time, starting only before the 0.5 s deadline: at most 6
+    assert 2 <= len(started) <= 6

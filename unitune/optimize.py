@@ -390,10 +390,10 @@ class Driver:
                     in_flight[pool.submit(self.evaluate, proposal)] = proposal
                 if not in_flight:
                     break
-                wait_for = None if deadline is None else max(0.0, deadline - time.monotonic())
+                past = deadline is not None and time.monotonic() >= deadline
+                wait_for = None if deadline is None or past else deadline - time.monotonic()
+                # past the deadline nothing new starts; the running trials finish
                 finished, _ = wait(list(in_flight), timeout=wait_for, return_when=FIRST_COMPLETED)
-                if not finished and deadline is not None:
-                    deadline = None  # past the deadline: let the running trials finish
                 for future in finished:
                     proposal = in_flight.pop(future)
                     outcome = future.result()
