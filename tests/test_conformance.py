@@ -29,6 +29,10 @@ FAST_OPTIONS = {
     "pymoo:nsga3": {"pop_size": 10},
     "pymoo:ga": {"pop_size": 10},
     "pymoo:de": {"pop_size": 10},
+    # 7 dimensions in 30 trials: skopt's 10 initial points are few, and its acquisition
+    # over 10,000 candidates per trial costs seconds on a shared machine
+    **{f"skopt:{a}": {"n_initial_points": 15, "acq_optimizer_kwargs": {"n_points": 1000}}
+       for a in ("gp", "rf", "et", "gbrt")},
 }
 
 MIXED = ut.Space(

@@ -1,0 +1,127 @@
+"""What unitune costs over scikit-optimize called directly, and how well skopt:gp does,
+as figures measured in one run.
+
+    python benchmarks/overhead_skopt.py [--trials 50] [--repeats 3] [--seeds 5]
+
+Overhead: Branin, ``skopt:gp`` with the same seed, the hand-written
+``skopt.Optimizer(base_estimator="GP", random_state=seed)`` ask/tell loop against
+``ut.optimize(..., backend="skopt:gp")`` (in-memory ledger). Runs are interleaved (the
+order alternates per repeat) and the median per-trial time of each side is compared, in
+wall time and in process CPU time, so a busy machine slows both sides alike. The script
+also checks that both sides proposed the same parameter sequence.
+
+Quality: Branin (optimum 0.397887), ``skopt:gp``, 40 trials, seeds 0..4: the median of
+the best values found must be within 0.05 of the optimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import unitune as ut  # noqa: E402
+from benchmarks.problems import BRANIN, branin  # noqa: E402
+
+
+def direct(n_trials: int, seed: int) -> tuple[float, float, list[dict[str, Any]]]:
+    """The loop a skopt user writes; returns (wall s/trial, CPU s/trial, params)."""
+    from skopt import Optimizer
+    from skopt.space import Real
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    opt = Optimizer([Real(-5.0, 10.0), Real(0.0, 15.0)], base_estimator="GP",
+                    random_state=seed)
+    seen = []
+    for _ in range(n_trials):
+        x = opt.ask()
+        params = {"x1": float(x[0]), "x2": float(x[1])}
+        opt.tell(x, branin(params))
+        seen.append(params)
+    return ((time.perf_counter() - wall) / n_trials, (time.process_time() - cpu) / n_trials,
+            seen)
+
+
+def ours(n_trials: int, seed: int) -> tuple[float, float, list[dict[str, Any]]]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = ut.optimize(branin, BRANIN.space, backend="skopt:gp", seed=seed,
+                         n_trials=n_trials)
+    return ((time.perf_counter() - wall) / n_trials, (time.process_time() - cpu) / n_trials,
+            [dict(t.params) for t in result.trials])
+
+
+def overhead(n_trials: int, repeats: int) -> dict[str, Any]:
+    ours(12, 0)  # warm imports on both sides
+    direct(12, 0)
+    runs: dict[str, list[tuple[float, float]]] = {"direct": [], "unitune": []}
+    same = True
+    for r in range(repeats):
+        order = ("direct", "unitune") if r % 2 == 0 else ("unitune", "direct")
+        params = {}
+        for side in order:
+            wall, cpu, params[side] = (direct if side == "direct" else ours)(n_trials, r)
+            runs[side].append((wall, cpu))
+        same = same and params["direct"] == params["unitune"]
+    med = {side: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+           for side, v in runs.items()}
+    return {
+        "trials": n_trials, "repeats": repeats, "same_sequence": same,
+        "ms_per_trial_wall": {s: m[0] * 1e3 for s, m in med.items()},
+        "ms_per_trial_cpu": {s: m[1] * 1e3 for s, m in med.items()},
+        "ratio_wall": med["unitune"][0] / med["direct"][0],
+        "ratio_cpu": med["unitune"][1] / med["direct"][1],
+        "ratio_wall_per_repeat": [u[0] / d[0] for u, d in zip(runs["unitune"], runs["direct"])],
+        "ratio_cpu_per_repeat": [u[1] / d[1] for u, d in zip(runs["unitune"], runs["direct"])],
+    }
+
+
+def quality(n_trials: int, seeds: int) -> dict[str, Any]:
+    best = [ut.optimize(branin, BRANIN.space, backend="skopt:gp", seed=s,
+                        n_trials=n_trials).best_value for s in range(seeds)]
+    median = statistics.median(best)
+    return {"trials": n_trials, "seeds": seeds, "best_values": best, "median_best": median,
+            "optimum": BRANIN.optimum, "gap": median - BRANIN.optimum,
+            "within_0.05": abs(median - BRANIN.optimum) <= 0.05}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=50, help="trials per overhead run")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved overhead runs")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds of the quality check")
+    parser.add_argument("--quality-trials", type=int, default=40)
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
+                                             "overhead_skopt.json"))
+    args = parser.parse_args(argv)
+    report: dict[str, Any] = {"overhead": overhead(args.trials, args.repeats)}
+    o = report["overhead"]
+    print(f"Branin, skopt:gp, {o['trials']} trials, median of {o['repeats']} interleaved runs")
+    for side in ("direct", "unitune"):
+        print(f"  {side:<8} {o['ms_per_trial_wall'][side]:8.2f} ms/trial wall  "
+              f"{o['ms_per_trial_cpu'][side]:8.2f} ms/trial CPU")
+    print(f"  unitune / direct: wall {o['ratio_wall']:.3f}x "
+          f"(per repeat {', '.join(f'{r:.3f}' for r in o['ratio_wall_per_repeat'])}), "
+          f"CPU {o['ratio_cpu']:.3f}x "
+          f"(per repeat {', '.join(f'{r:.3f}' for r in o['ratio_cpu_per_repeat'])})")
+    print(f"  same parameter sequence as the direct loop: {o['same_sequence']}")
+    if not args.skip_quality:
+        report["quality"] = q = quality(args.quality_trials, args.seeds)
+        print(f"Branin, skopt:gp, {q['trials']} trials, seeds 0..{q['seeds'] - 1}: best "
+              f"{', '.join(f'{b:.4f}' for b in q['best_values'])}; median {q['median_best']:.4f}"
+              f" (optimum {q['optimum']}, gap {q['gap']:+.4f}, within 0.05: "
+              f"{q['within_0.05']})")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()
