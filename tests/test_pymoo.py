@@ -238,3 +238,21 @@ def test_the_two_objective_ml_recipe_gives_a_front_on_both_backends(backend, cap
     hv = result.hypervolume(recipe.REF_POINT)
     assert 0 < hv < 1.0 * recipe.REF_POINT[1]
     assert f"hypervolume {hv:.4f}" in capsys.readouterr().out
+
+
+def test_mixed_runs_repeat_whatever_the_global_numpy_rng_does():
+    """Choice sampling and mutation draw from the seeded generator of the run, not from
+    numpy's global RNG, which the objective (or another thread) may use."""
+    space = ut.Space(kind=ut.Categorical(["a", "b", "c", "d"]), n=ut.Int(0, 9),
+                     x=ut.Float(0.0, 1.0))
+
+    def objective(params):
+        np.random.random(3)  # a user's code drawing from the global RNG
+        return "abcd".index(params["kind"]) + params["n"] + params["x"]
+
+    runs = []
+    for global_seed in (0, 123):
+        np.random.seed(global_seed)
+        runs.append(ut.optimize(objective, space, backend="pymoo:ga", n_trials=40, seed=9,
+                                n_workers=2, options={"pop_size": 8}))
+    assert [t.params for t in runs[0].trials] == [t.params for t in runs[1].trials]
