@@ -256,3 +256,31 @@ def test_mixed_runs_repeat_whatever_the_global_numpy_rng_does():
         runs.append(ut.optimize(objective, space, backend="pymoo:ga", n_trials=40, seed=9,
                                 n_workers=2, options={"pop_size": 8}))
     assert [t.params for t in runs[0].trials] == [t.params for t in runs[1].trials]
+
+
+@pytest.mark.parametrize("box", [False, True])
+def test_recorded_trials_map_back_to_themselves_for_the_warm_start(box):
+    """A warm start encodes recorded params for pymoo; decoding gives them back exactly,
+    on huge ranges too (no lattice is ever listed)."""
+    from unitune.adapters._pymoo_codec import Codec
+
+    space = ut.Space(lr=ut.Float(1e-6, 1.0, log=True), q=ut.Float(-1.0, 1.0, step=0.1),
+                     n=ut.Int(0, 10**12, step=4), big=ut.Int(1, 4096, log=True),
+                     x=ut.Float(-3.0, 3.0), c=ut.Categorical([None, True, 3, 2.5, "a"]),
+                     one=ut.Int(7, 7))
+    codec = Codec(space, box=box)
+    assert codec.mixed is not box and codec.fixed == {"one": 7}
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        params = {"lr": float(np.exp(rng.uniform(np.log(1e-6), 0.0))),
+                  "q": [g for g in space["q"].grid()][rng.integers(11)],
+                  "n": int(rng.integers(0, 250_000_000_001)) * 4,
+                  "big": int(rng.integers(1, 4097)), "x": float(rng.uniform(-3, 3)),
+                  "c": space["c"].choices[rng.integers(5)], "one": 7}
+        back = codec.decode(codec.encode(params))
+        assert space.contains(back)
+        assert back["c"] == params["c"] and type(back["c"]) is type(params["c"])
+        assert {k: v for k, v in back.items() if k not in ("lr", "x")} == {
+            k: v for k, v in params.items() if k not in ("lr", "x")}
+        assert back["lr"] == pytest.approx(params["lr"], rel=1e-12)
+        assert back["x"] == params["x"]

@@ -27,109 +27,19 @@ from __future__ import annotations
 import math
 import numbers
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from unitune.adapters import register
+from unitune.adapters._pymoo_codec import Codec, single
 from unitune.adapters.base import WAIT, Adapter, Capabilities, Proposal
 from unitune.errors import InvalidOption, UnsupportedFeature
 from unitune.records import TrialRecord, TrialState
-from unitune.space import Categorical, Float, Space
+from unitune.space import Space
 
 __all__ = ["FAILED_CV"]
 
 FAILED_CV = 1e100  # the constraint violation of a failed trial: infeasible, ranked last
-
-
-@dataclass(frozen=True)
-class _Coord:
-    """One searched parameter: its coordinate kind and range, and the way back."""
-
-    name: str
-    kind: str  # "real" | "int" (lattice index 0..high) | "choice" (category index)
-    low: float
-    high: float
-    decode: Callable[[float], Any]
-    encode: Callable[[Any], float]
-
-
-def _coord(name: str, dist: Any) -> _Coord:
-    if isinstance(dist, Categorical):
-        choices = dist.choices
-        return _Coord(name, "choice", 0, len(choices) - 1,
-                      lambda k: choices[int(k)], dist.index)
-    if dist.log and (isinstance(dist, Float) or dist.step == 1):
-        lo, hi = dist.low, dist.high
-        if isinstance(dist, Float):
-            return _Coord(name, "real", math.log(lo), math.log(hi),
-                          lambda x: float(min(max(math.exp(x), lo), hi)), math.log)
-        # Log Ints as Optuna samples them: log-uniform on [low - .5, high + .5], rounded.
-        return _Coord(name, "real", math.log(lo - 0.5), math.log(hi + 0.5),
-                      lambda x: int(min(max(round(math.exp(x)), lo), hi)),
-                      lambda v: math.log(v))
-    if isinstance(dist, Float) and dist.step is None:
-        lo, hi = dist.low, dist.high
-        return _Coord(name, "real", lo, hi, lambda x: float(min(max(x, lo), hi)), float)
-    grid = dist.grid()  # a stepped Float or an Int: an index into its lattice
-    return _Coord(name, "int", 0, len(grid) - 1, lambda k: grid[int(k)],
-                  lambda v: min(range(len(grid)), key=lambda k: abs(grid[k] - v)))
-
-
-class _Codec:
-    """The space as pymoo variables and back. Fixed parameters (one value) are not
-    searched. ``box``: every coordinate is a real in a box (integer kinds rounded);
-    otherwise a pymoo mixed-variable problem unless every coordinate is already real."""
-
-    def __init__(self, space: Space, box: bool) -> None:
-        self.names = list(space)
-        self.fixed = {n: _single(d)[0] for n, d in space.items() if _single(d)}
-        self.coords = [_coord(n, d) for n, d in space.items() if n not in self.fixed]
-        self.mixed = not box and any(c.kind != "real" for c in self.coords)
-
-    def bounds(self) -> tuple[list[float], list[float]]:
-        pad = [0.0 if c.kind == "real" else 0.5 for c in self.coords]
-        return ([c.low - p for c, p in zip(self.coords, pad)],
-                [c.high + p for c, p in zip(self.coords, pad)])
-
-    def variables(self) -> dict[str, Any]:
-        from pymoo.core.variable import Choice, Integer, Real
-
-        out: dict[str, Any] = {}
-        for c in self.coords:
-            if c.kind == "real":
-                out[c.name] = Real(bounds=(c.low, c.high))
-            elif c.kind == "int":
-                out[c.name] = Integer(bounds=(int(c.low), int(c.high)))
-            else:
-                out[c.name] = Choice(options=list(range(int(c.high) + 1)))
-        return out
-
-    def decode(self, x: Any) -> dict[str, Any]:
-        params = dict(self.fixed)
-        for i, c in enumerate(self.coords):
-            v = float(x[c.name] if self.mixed else x[i])
-            if c.kind != "real":
-                v = min(max(math.floor(v + 0.5), c.low), c.high)
-            params[c.name] = c.decode(v)
-        return {name: params[name] for name in self.names}
-
-    def encode(self, params: Mapping[str, Any]) -> Any:
-        import numpy as np
-
-        if self.mixed:
-            return {c.name: (c.encode(params[c.name]) if c.kind == "real"
-                             else int(c.encode(params[c.name]))) for c in self.coords}
-        return np.array([float(c.encode(params[c.name])) for c in self.coords])
-
-
-def _single(dist: Any) -> list[Any]:
-    """[value] for a parameter that can take one value only, else []."""
-    if isinstance(dist, Categorical):
-        return list(dist.choices) if len(dist.choices) == 1 else []
-    if dist.low == dist.high:
-        return [float(dist.low) if isinstance(dist, Float) else int(dist.low)]
-    return []
 
 
 def _number(options: Mapping[str, Any], key: str, low: float, high: float,
@@ -168,7 +78,7 @@ class PymooAdapter(Adapter):
     def validate(cls, space: Space, directions: Sequence[str],
                  options: Mapping[str, Any]) -> None:
         super().validate(space, directions, options)
-        if all(_single(d) for d in space.values()):
+        if all(single(d) for d in space.values()):
             raise UnsupportedFeature(f"backend {cls.name!r}: every parameter of the space has "
                                      "a single value; there is nothing to search")
         _number(options, "pop_size", 2, 1e9, integer=True)
@@ -250,7 +160,7 @@ class PymooAdapter(Adapter):
     def setup(self) -> None:
         from pymoo.core.termination import NoTermination
 
-        self.codec = _Codec(self.space, box=self.box)
+        self.codec = Codec(self.space, box=self.box)
         self.problem = self.make_problem()
         try:
             self.algorithm = self.make_algorithm()
