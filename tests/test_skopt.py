@@ -42,12 +42,12 @@ def test_same_seed_same_sequence_as_skopts_own_loop(backend, estimator):
     options = {"n_initial_points": 4, **FAST}
     opt = Optimizer(skopt_dims(), base_estimator=estimator, random_state=3, **options)
     expected = []
-    for _ in range(9):
+    for _ in range(7):
         x = opt.ask()
         params = dict(zip(SPACE, [float(x[0]), float(x[1]), int(x[2]), str(x[3])]))
         opt.tell(x, bowl(params))
         expected.append(params)
-    result = ut.optimize(bowl, SPACE, backend=backend, seed=3, n_trials=9, options=options)
+    result = ut.optimize(bowl, SPACE, backend=backend, seed=3, n_trials=7, options=options)
     assert [dict(t.params) for t in result.trials] == expected
 
 
@@ -57,13 +57,13 @@ def test_maximize_is_skopts_minimisation_of_the_negated_value():
     opt = Optimizer(skopt_dims(), base_estimator="GP", random_state=0, n_initial_points=3,
                     **FAST)
     expected = []
-    for _ in range(6):
+    for _ in range(5):
         x = opt.ask()
         params = dict(zip(SPACE, [float(x[0]), float(x[1]), int(x[2]), str(x[3])]))
         opt.tell(x, -bowl(params))
         expected.append(params)
     result = ut.optimize(bowl, SPACE, direction="maximize", backend="skopt:gp", seed=0,
-                         n_trials=6, options={"n_initial_points": 3, **FAST})
+                         n_trials=5, options={"n_initial_points": 3, **FAST})
     assert [dict(t.params) for t in result.trials] == expected
     assert result.best_value == max(t.value for t in result.trials)
 
@@ -177,13 +177,13 @@ def test_parallel_workers_get_a_constant_liar_batch(tmp_path, strategy):
             active[0] -= 1
         return branin(params)
 
-    result = ut.optimize(slow, BRANIN.space, backend="skopt:gp", seed=1, n_trials=12,
+    result = ut.optimize(slow, BRANIN.space, backend="skopt:gp", seed=1, n_trials=10,
                          n_workers=2, storage=path, study_name="par",
                          options={"strategy": strategy, "n_initial_points": 4, **FAST})
     assert [dict(t.params) for t in result.trials[8:10]] == batch
     assert peak[0] == 2
     points = [tuple(t.params.values()) for t in result.trials]
-    assert len(set(points)) == len(points) == 12
+    assert len(set(points)) == len(points) == 10
 
 
 def test_failed_and_infinite_trials_never_reach_the_surrogate():
@@ -239,7 +239,7 @@ def test_no_warning_from_skopt_numpy_or_sklearn(backend, n_trials):
     mixed = ut.Space(x=ut.Float(-2.0, 3.0), lr=ut.Float(1e-5, 1.0, log=True),
                      n=ut.Int(1, 3), c=ut.Categorical([None, True, 3, 2.5, "a"]))
     small = ut.Space(a=ut.Int(1, 3), c=ut.Categorical(["x", "y"]))
-    options = {"n_initial_points": 5} if backend != "skopt:gp" else {}
+    options = {"n_initial_points": 5 if backend != "skopt:gp" else 20, **FAST}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         big = ut.optimize(lambda p: abs(p["x"]) + p["n"], mixed, backend=backend, seed=0,

@@ -27,7 +27,6 @@ breaks on inf and NaN); the point is remembered so that it is not proposed again
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import numbers
 import warnings
@@ -42,8 +41,6 @@ from unitune.records import TrialRecord, TrialState
 from unitune.space import Categorical, Distribution, Float, Int, Space
 
 __all__ = ["SkoptAdapter"]
-
-logger = logging.getLogger("unitune")
 
 ACQ_FUNCS = ("EI", "PI", "LCB", "gp_hedge")
 GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
@@ -177,18 +174,13 @@ def _gbrt(random_state: int) -> Any:
 
 
 def _quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a skopt call; its "evaluated at point ... before" warning names skopt's encoded
-    point and floods small discrete spaces, so it goes to the debug log. Any other warning
-    (from skopt, scikit-learn or an objective running in another thread) is passed on."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = call(*args, **kwargs)
-    for w in caught:
-        if str(w.message).startswith(_DUPLICATE):
-            logger.debug("skopt: %s", w.message)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return out
+    """Run a skopt call without its "The objective has been evaluated at point ... before"
+    warning: it names skopt's encoded point (indices, not the user's values) and floods
+    small discrete spaces, where skopt then draws a random point, as unitune does for a
+    failed one. Every other warning goes through the user's filters as usual."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_DUPLICATE, category=UserWarning)
+        return call(*args, **kwargs)
 
 
 class SkoptAdapter(Adapter):
