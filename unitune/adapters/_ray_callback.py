@@ -20,6 +20,7 @@ from typing import Any
 from unitune.adapters import _ray_trainable as rt
 from unitune.adapters._ray_space import Codec
 from unitune.adapters.base import Proposal
+from unitune.ledger import optuna_distributions
 from unitune.records import TrialState
 
 __all__ = ["HISTORY_ATTR", "make_callback_class", "make_stopper"]
@@ -162,7 +163,7 @@ def make_callback_class() -> type:
             booked.history.append({"step": None if step is None else int(step),
                                    "from": None if src is None else src.proposal.number,
                                    "params": dict(new)})
-            dists = self.driver.ledger._distributions_for(new)
+            dists = optuna_distributions(self.codec.space)
             with self.driver.lock:
                 for name, value in new.items():
                     if value != old.get(name) or type(value) is not type(old.get(name)):

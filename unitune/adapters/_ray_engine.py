@@ -60,10 +60,12 @@ def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec) -> A
         return None
     kwargs = {k: options.get(k, v) for k, v in _SCHEDULER_OPTIONS[name].items()}
     common = {"time_attr": rt.STEP, "metric": rt.VALUE, "mode": mode}
+    # stop_last_trials=False: a trial that reaches max_t ends by returning its value (and
+    # is COMPLETE), instead of being stopped at its last report (which would read PRUNED).
     if name == "asha":
-        return schedulers.ASHAScheduler(**common, **kwargs)
+        return schedulers.ASHAScheduler(**common, **kwargs, stop_last_trials=False)
     if name == "hyperband":
-        return schedulers.HyperBandScheduler(**common, **kwargs)
+        return schedulers.HyperBandScheduler(**common, **kwargs, stop_last_trials=False)
     if name == "median":
         return schedulers.MedianStoppingRule(**common, **kwargs)
     kwargs["hyperparam_mutations"] = codec.mutations(kwargs["hyperparam_mutations"])

@@ -91,6 +91,7 @@ def ensure_runtime(address: str | None, cpus: float, gpus: float, verbose: int) 
         shutdown()
     logging_level = logging.INFO if verbose else logging.ERROR
     if address is not None:
+        _use_local_token()
         try:
             ray.init(address=address, log_to_driver=bool(verbose), logging_level=logging_level,
                      configure_logging=True)
@@ -106,6 +107,20 @@ def ensure_runtime(address: str | None, cpus: float, gpus: float, verbose: int) 
                  logging_level=logging_level, _node_ip_address="127.0.0.1",
                  _temp_dir=_TEMP_DIR)
     _started.update(address=None, cpus=float(max(1, int(-(-cpus // 1)))))
+
+
+def _use_local_token() -> None:
+    """Send the token in ~/.ray/auth_token when joining a cluster, as ``ray start`` and a
+    local ``ray.init`` use it, unless RAY_AUTH_MODE says otherwise."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def shutdown() -> None:

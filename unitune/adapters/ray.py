@@ -202,5 +202,8 @@ class MedianAdapter(_Scheduled):
 class PBTAdapter(_Scheduled):
     name = "ray:pbt"
     scheduler = "pbt"
+    # PBT never stops a trial: it replaces the worst trials' state and params.
+    capabilities = Capabilities(multi_objective=False, pruning=False, parallel=True,
+                                checkpoints=True)
     description = ("Population Based Training: trials copy the best trials' checkpoints "
                    "and mutate their params")
