@@ -139,3 +139,15 @@ def test_hypervolume_matches_pymoo_in_the_users_directions():
     assert low.hypervolume([-1.0, -1.0]) == 0.0
     with pytest.raises(ut.InvalidOption, match="ref_point=.*2 finite number"):
         low.hypervolume([1.0])
+
+
+def test_the_dataframe_shows_constraints_and_feasibility():
+    objective, space = tnk()
+    result = ut.optimize(objective, space, backend="pymoo:nsga2", directions=["minimize"] * 2,
+                         n_trials=20, seed=0, options={"pop_size": 10})
+    df = result.to_dataframe()
+    assert list(df["feasible"]) == [t.feasible for t in result.trials]
+    assert [tuple(c) for c in df["constraints"]] == [t.constraints for t in result.trials]
+    plain = ut.optimize(lambda p: p["x0"], space, backend="pymoo:ga", n_trials=4, seed=0,
+                        options={"pop_size": 4}).to_dataframe()
+    assert "feasible" not in plain.columns

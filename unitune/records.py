@@ -176,8 +176,11 @@ class Result:
         return ", ".join(f"{n} {s}" for s, n in counts.items()) or "none"
 
     def to_dataframe(self) -> Any:
-        """One row per trial: number, state, value(s), ``params_<name>``, duration, error."""
+        """One row per trial: number, state, value(s), ``params_<name>``, duration, error
+        (and ``constraints``, ``feasible`` when a trial declared constraints)."""
         import pandas as pd
+
+        constrained = any(t.constraints is not None for t in self.trials)
 
         names = self.metrics or (
             ("value",) if len(self.directions) == 1
@@ -192,6 +195,9 @@ class Result:
                 row[f"params_{k}"] = v
             row["duration"] = t.duration
             row["error"] = t.error
+            if constrained:
+                row["constraints"] = list(t.constraints) if t.constraints is not None else None
+                row["feasible"] = t.feasible
             rows.append(row)
         return pd.DataFrame(rows)
 
