@@ -1,0 +1,244 @@
+"""The Ray Tune backends: what a user scaling out with ``ray:*`` relies on.
+
+All tests share the one local Ray runtime the adapter starts on first use (the
+conftest stops it at the end of the session); the cluster test starts its own
+head with ``ray start`` and stops it by process id.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import unitune as ut
+from recipes import asha as asha_recipe
+from recipes import pbt as pbt_recipe
+
+HISTORY = "unitune:params_history"
+
+
+def curve(params, trial):
+    """Eight steps converging to |x|: trials with a large |x| fall behind early."""
+    quality = abs(params["x"])
+    for step in range(8):
+        trial.report(quality * (1 + 1 / (step + 1)), step)
+    return quality
+
+
+def accumulate(params, trial):
+    """Adds x at every step to a running total kept in the trial's checkpoint; the
+    total therefore shows whose state a trial continued from."""
+    state = trial.restore() or {"step": 0, "total": 0.0}
+    for step in range(state["step"] + 1, 13):
+        state = {"step": step, "total": state["total"] + params["x"]}
+        trial.checkpoint(state)
+        trial.report(state["total"], step)
+    return state["total"]
+
+
+def test_asha_prunes_most_trials_and_trains_a_fraction_of_the_epochs():
+    pruned = asha_recipe.run("ray:asha", n_trials=12, n_workers=2, seed=3)
+    full = asha_recipe.run("ray:random", n_trials=12, n_workers=2, seed=3)
+    # The same seed gives both runs the same configurations, in the same order.
+    assert [t.params for t in pruned.trials] == [t.params for t in full.trials]
+    states = [t.state for t in pruned.trials]
+    assert states.count(ut.TrialState.PRUNED) >= len(states) / 2
+    assert all(t.state is ut.TrialState.COMPLETE for t in full.trials)
+    for t in pruned.trials:
+        if t.state is ut.TrialState.PRUNED:
+            assert 1 <= len(t.intermediate) < asha_recipe.EPOCHS
+        else:
+            assert len(t.intermediate) == asha_recipe.EPOCHS
+            assert t.value == t.intermediate[asha_recipe.EPOCHS]
+    ratio = asha_recipe.epochs_trained(pruned) / asha_recipe.epochs_trained(full)
+    assert ratio <= 0.4, ratio
+    assert 0.0 < pruned.best_value <= 1.0
+
+
+def test_pbt_trial_continues_from_a_copied_state_with_mutated_params():
+    space = ut.Space(x=ut.Float(0.0, 1.0))
+    result = ut.optimize(accumulate, space, backend="ray:pbt", direction="maximize",
+                         n_trials=4, n_workers=4, seed=0,
+                         options={"perturbation_interval": 3, "cpus_per_trial": 0.5,
+                                  "resample_probability": 0.0})
+    assert len(result.completed) == 4
+    by_number = {t.number: t for t in result.trials}
+    continued = []
+    for t in result.trials:
+        history = t.user_attrs.get(HISTORY) or []
+        for before, after in zip(history, history[1:]):
+            step, source = after["step"], by_number[after["from"]]
+            assert after["params"] != before["params"]  # explore mutated x
+            assert source.number != t.number
+            if step + 1 in t.intermediate and step in source.intermediate:
+                # The first step after the exploit adds the new x to the copied total.
+                expected = source.intermediate[step] + after["params"]["x"]
+                continued.append(math.isclose(t.intermediate[step + 1], expected,
+                                              rel_tol=1e-9))
+        if history:
+            assert dict(t.params) == history[-1]["params"]  # the ledger holds the last params
+    assert continued and any(continued), continued
+
+
+def test_pbt_recipe_shows_exploit_events_and_final_accuracy():
+    out = pbt_recipe.main(["--n-trials", "4", "--interval", "5"])
+    assert out["exploit_events"] >= 1
+    event = out["events"][0]
+    assert event["copied_from"] != event["trial"]
+    changed = {k for k in event["params_after"]
+               if event["params_after"][k] != event["params_before"][k]}
+    assert changed  # the copied trial runs on with other params
+    assert len(out["final_accuracy"]) == 4
+    assert 0.5 < out["best_accuracy"] <= 1.0
+
+
+def test_an_objective_ray_cannot_pickle_is_refused_before_any_trial(tmp_path):
+    lock = threading.Lock()
+
+    def holds_a_lock(params):
+        with lock:
+            return params["x"]
+
+    path = str(tmp_path / "l.journal")
+    with pytest.raises(ut.InvalidOption, match=r"holds_a_lock.*cannot be pickled.*lock"):
+        ut.optimize(holds_a_lock, ut.Space(x=ut.Float(0, 1)), backend="ray:random",
+                    n_trials=3, storage=path, study_name="s")
+    assert ut.load("s", path).trials == ()
+
+
+@pytest.mark.parametrize("backend, options, directions, error, match", [
+    ("ray:asha", {"perturbation_interval": 3}, None, ut.InvalidOption,
+     "applies to scheduler pbt"),
+    ("ray:asha", {"grace_period": 50, "max_t": 10}, None, ut.InvalidOption, "exceed max_t"),
+    ("ray:asha", {"reduction_factor": 0}, None, ut.InvalidOption, "reduction_factor=0"),
+    ("ray:pbt", {"hyperparam_mutations": ["y"]}, None, ut.InvalidOption, "'y'"),
+    ("ray:pbt", {"hyperparam_mutations": {"x": [5.0]}}, None, ut.InvalidOption, "5.0"),
+    ("ray:random", {"scheduler": "bohb"}, None, ut.InvalidOption, "scheduler='bohb'"),
+    ("ray:random", {"searcher": "hyperopt"}, None, ut.InvalidOption, "searcher='hyperopt'"),
+    ("ray:random", {"max_failures": -1}, None, ut.InvalidOption, "max_failures=-1"),
+    ("ray:asha", None, ["minimize", "minimize"], ut.UnsupportedFeature, "single-objective"),
+    ("ray:optuna", {"scheduler": "median"}, ["minimize", "maximize"], ut.UnsupportedFeature,
+     "median scheduler follows one metric"),
+])
+def test_bad_options_are_refused_before_any_trial(backend, options, directions, error, match):
+    called = []
+    with pytest.raises(error, match=match):
+        ut.optimize(lambda p: called.append(p) or 0.0, ut.Space(x=ut.Float(0, 1)),
+                    backend=backend, n_trials=3, options=options, directions=directions)
+    assert called == []
+
+
+def test_tpe_search_with_asha_stopping_writes_everything_to_the_ledger(tmp_path):
+    path = str(tmp_path / "ray.journal")
+    space = ut.Space(x=ut.Float(-3.0, 3.0))
+    first = ut.optimize(curve, space, backend="ray:optuna", n_trials=16, seed=1,
+                        storage=path, study_name="mixed",
+                        options={"scheduler": "asha", "max_t": 8, "reduction_factor": 2})
+    assert {t.state for t in first.trials} == {ut.TrialState.COMPLETE, ut.TrialState.PRUNED}
+    # The study goes on with another backend, from everything Ray recorded.
+    second = ut.optimize(curve, space, backend="optuna:tpe", n_trials=20, seed=1,
+                         storage=path, study_name="mixed")
+    stored = ut.load("mixed", path)
+    assert [t.number for t in stored.trials] == list(range(20))
+    assert [t.backend for t in stored.trials] == ["ray:optuna"] * 16 + ["optuna:tpe"] * 4
+    for t in stored.trials[:16]:
+        assert t.intermediate == first.trials[t.number].intermediate
+        assert len(t.intermediate) == (8 if t.state is ut.TrialState.COMPLETE else
+                                       len(t.intermediate)) >= 1
+    assert second.best_value == min(t.value for t in stored.completed)
+
+
+def test_the_runtime_is_reused_and_the_console_stays_quiet(capfd):
+    import ray
+
+    def chatty(params):
+        print("hello from the objective")
+        return params["x"]
+
+    ut.optimize(chatty, ut.Space(x=ut.Float(0, 1)), backend="ray:random", n_trials=3)
+    node = ray.get_runtime_context().get_node_id()
+    ut.optimize(chatty, ut.Space(x=ut.Float(0, 1)), backend="ray:asha", n_trials=3)
+    assert ray.get_runtime_context().get_node_id() == node
+    out, err = capfd.readouterr()
+    assert "hello from the objective" not in out + err
+    assert "Trial" not in out + err and "== Status ==" not in out + err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (read from /proc: the head's raylet, GCS, workers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def test_a_study_runs_on_a_cluster_given_by_address(tmp_path):
+    from unitune.adapters import _ray_runtime
+
+    port = _free_port()
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    head = subprocess.Popen(
+        [ray_bin, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
+         "--include-dashboard=false", "--num-cpus=2", "--temp-dir=/tmp/ray-ut-head",
+         "--block"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        address = f"127.0.0.1:{port}"
+        result = None
+        for _ in range(60):  # the head takes a few seconds to accept drivers
+            try:
+                result = ut.optimize(curve, ut.Space(x=ut.Float(-1, 1)), backend="ray:asha",
+                                     n_trials=6, seed=0, n_workers=2,
+                                     options={"address": address, "max_t": 8})
+                break
+            except ut.InvalidOption as exc:
+                if "could not join" not in str(exc):
+                    raise
+                time.sleep(1)
+        assert result is not None and len(result.trials) == 6
+        assert all(t.state.is_finished() for t in result.trials)
+        import ray
+
+        assert ray.get_runtime_context().gcs_address.endswith(f":{port}")
+        assert ray.cluster_resources()["CPU"] == 2
+    finally:
+        _ray_runtime.shutdown()
+        procs = [head.pid] + _descendants(head.pid)
+        for pid in procs:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        head.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    alive = procs
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in procs if Path(f"/proc/{p}").exists()
+                 and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1][:3]]
+        time.sleep(0.2)
+    assert alive == []
