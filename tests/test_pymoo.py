@@ -207,6 +207,12 @@ def test_de_refuses_a_bad_variant_and_ga_refuses_two_objectives():
                     directions=["minimize", "minimize"])
 
 
+def test_a_space_with_nothing_to_search_is_refused():
+    with pytest.raises(ut.UnsupportedFeature, match="pymoo:nsga2.*nothing to search"):
+        ut.optimize(lambda p: 0.0, ut.Space(a=ut.Int(3, 3), b=ut.Categorical(["x"])),
+                    backend="pymoo", n_trials=5)
+
+
 def test_operator_options_reach_pymoo():
     """A crossover/mutation setting changes the search; the same setting repeats it."""
     def run(**options):
