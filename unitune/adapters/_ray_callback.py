@@ -54,8 +54,7 @@ def make_callback_class() -> type:
             self.booked: dict[str, _Booked] = {}  # open trials
             self.seen: set[str] = set()  # every trial booked in this run
             self.error: BaseException | None = None
-            self.stopping = False
-            self.finished = 0
+            self.stopping = False  # the run is being cut short: open trials are interrupted
 
         def __getstate__(self) -> dict[str, Any]:
             # Tune pickles its run configuration (to resume an experiment); this callback
@@ -139,10 +138,6 @@ def make_callback_class() -> type:
                                   error="interrupted: the study stopped while the trial ran")
             outcome.duration = duration
             self.driver.end(booked.proposal, outcome)
-            if not outcome.interrupted:
-                self.finished += 1
-            if self.driver.stop:
-                self.stopping = True
 
         def exploited(self, trial: Any, source: Any, step: Any) -> None:
             """PBT copied ``source``'s state into ``trial`` with new params: write the new
@@ -182,8 +177,10 @@ def make_callback_class() -> type:
     return LedgerCallback
 
 
-def make_stopper(callback: Any, target: int | None, deadline: float | None) -> Any:
-    """A Tune stopper ending the whole run on an error, a StopStudy or the deadline."""
+def make_stopper(callback: Any, search_alg: Any, deadline: float | None) -> Any:
+    """A Tune stopper for the rules of optimize(): at the deadline or on a callback's
+    StopStudy no new trial starts and the running ones finish (as in unitune's own
+    loop); an error (ledger, on_failure='stop') ends the whole run at once."""
     from ray import tune
 
     class _Stopper(tune.Stopper):
@@ -191,11 +188,13 @@ def make_stopper(callback: Any, target: int | None, deadline: float | None) -> A
             return False
 
         def stop_all(self) -> bool:
-            if deadline is not None and time.monotonic() >= deadline:
+            if callback.error is not None:
                 callback.stopping = True
-            if callback.driver.stop or callback.error is not None:
-                callback.stopping = True
-            return callback.stopping
+                return True
+            past = deadline is not None and time.monotonic() >= deadline
+            if (past or callback.driver.stop) and not search_alg.is_finished():
+                search_alg.set_finished()
+            return False
 
     return _Stopper()
 

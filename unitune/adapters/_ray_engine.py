@@ -75,7 +75,7 @@ def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec) -> A
 def _search(adapter: Any, codec: Codec, modes: list[str], seed: int | None,
             max_concurrent: int) -> tuple[Any, dict[str, Any]]:
     """(search algorithm, param_space) for Tune."""
-    from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter
+    from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter, SearchGenerator
 
     if adapter._searcher == "random":
         return (BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent),
@@ -89,9 +89,9 @@ def _search(adapter: Any, codec: Codec, modes: list[str], seed: int | None,
     rewards = [r.values[0] if n == 1 else list(r.values) for r in adapter._done] or None
     searcher = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode, seed=seed,
                             points_to_evaluate=points, evaluated_rewards=rewards)
-    if not max_concurrent:
-        return searcher, {}
-    return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent), {}
+    if max_concurrent:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+    return SearchGenerator(searcher), {}  # a SearchAlgorithm: the stopper can finish it
 
 
 def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -> bool:
@@ -135,7 +135,7 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
                                     reuse_actors=True),
         run_config=tune.RunConfig(
             name=f"unitune-{ledger.study_name}"[:80], storage_path=storage, verbose=verbose,
-            callbacks=[callback], stop=make_stopper(callback, target, deadline),
+            callbacks=[callback], stop=make_stopper(callback, search_alg, deadline),
             failure_config=tune.FailureConfig(max_failures=int(opts.get("max_failures", 0))),
             log_to_file=False),
     )
