@@ -137,6 +137,14 @@ def test_bad_options_are_refused_before_any_trial(backend, options, directions, 
     assert called == []
 
 
+def test_a_trial_no_node_could_run_is_refused_instead_of_waiting_forever():
+    called = []
+    with pytest.raises(ut.InvalidOption, match=r"gpus_per_trial=1.*0 GPU"):
+        ut.optimize(lambda p: called.append(p) or 0.0, ut.Space(x=ut.Float(0, 1)),
+                    backend="ray:random", n_trials=2, options={"gpus_per_trial": 1})
+    assert called == []
+
+
 def test_tpe_search_with_asha_stopping_writes_everything_to_the_ledger(tmp_path):
     path = str(tmp_path / "ray.journal")
     space = ut.Space(x=ut.Float(-3.0, 3.0))

@@ -10,7 +10,7 @@ from typing import Any
 
 from unitune.adapters import _ray_trainable as rt
 from unitune.adapters._ray_callback import make_callback_class, make_stopper
-from unitune.adapters._ray_runtime import ensure_runtime, quiet_tune
+from unitune.adapters._ray_runtime import check_resources, ensure_runtime, quiet_tune
 from unitune.adapters._ray_space import Codec
 from unitune.errors import InvalidOption
 
@@ -107,7 +107,8 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
     cpus = float(opts.get("cpus_per_trial", 1))
     gpus = float(opts.get("gpus_per_trial", 0))
     max_concurrent = int(opts.get("max_concurrent", adapter.n_workers))
-    ensure_runtime(opts.get("address"), cpus * max_concurrent, gpus * max_concurrent, verbose)
+    ensure_runtime(opts.get("address"), cpus * max_concurrent, verbose)
+    check_resources(cpus, gpus)
     if adapter._scheduler == "hyperband" and "max_concurrent" not in opts:
         # Synchronous Hyperband fills a bracket with trials that exist (pending or
         # paused); created one at a time, a bracket never fills and nothing is stopped.

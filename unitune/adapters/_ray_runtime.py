@@ -20,7 +20,7 @@ from typing import Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["ensure_runtime", "quiet_tune", "shutdown"]
+__all__ = ["check_resources", "ensure_runtime", "quiet_tune", "shutdown"]
 
 _TEMP_DIR = "/tmp/ray-unitune"
 _started: dict[str, Any] = {}  # what unitune started: {"address": str|None, "cpus": float}
@@ -73,7 +73,7 @@ def _worker_path() -> str:
     return os.pathsep.join(paths + ([old] if old else []))
 
 
-def ensure_runtime(address: str | None, cpus: float, gpus: float, verbose: int) -> None:
+def ensure_runtime(address: str | None, cpus: float, verbose: int) -> None:
     """Make sure this process is connected to the right Ray runtime."""
     import ray
 
@@ -102,7 +102,7 @@ def ensure_runtime(address: str | None, cpus: float, gpus: float, verbose: int) 
         _started.update(address=address, cpus=0.0)
         return
     with _env({"PYTHONPATH": _worker_path()}):
-        ray.init(num_cpus=max(1, int(-(-cpus // 1))), num_gpus=int(gpus) or None,
+        ray.init(num_cpus=max(1, int(-(-cpus // 1))),  # GPUs: Ray detects them
                  include_dashboard=False, log_to_driver=bool(verbose),
                  logging_level=logging_level, _node_ip_address="127.0.0.1",
                  _temp_dir=_TEMP_DIR)
@@ -121,6 +121,19 @@ def _use_local_token() -> None:
     except ImportError:  # a Ray without token authentication
         return
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
+def check_resources(cpus_per_trial: float, gpus_per_trial: float) -> None:
+    """Refuse a trial that no node could ever run (Tune would wait for it forever)."""
+    import ray
+
+    have = ray.cluster_resources()
+    for key, need, option in (("CPU", cpus_per_trial, "cpus_per_trial"),
+                              ("GPU", gpus_per_trial, "gpus_per_trial")):
+        if need > have.get(key, 0.0):
+            raise InvalidOption(
+                f"option {option}={need!r}, but the Ray runtime has {have.get(key, 0.0):g} "
+                f"{key}(s) in all; ask for at most that many per trial")
 
 
 def shutdown() -> None:
