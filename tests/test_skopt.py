@@ -239,7 +239,7 @@ def test_no_warning_from_skopt_numpy_or_sklearn(backend, n_trials):
     mixed = ut.Space(x=ut.Float(-2.0, 3.0), lr=ut.Float(1e-5, 1.0, log=True),
                      n=ut.Int(1, 3), c=ut.Categorical([None, True, 3, 2.5, "a"]))
     small = ut.Space(a=ut.Int(1, 3), c=ut.Categorical(["x", "y"]))
-    options = {"n_initial_points": 5 if backend != "skopt:gp" else 20, **FAST}
+    options = {"n_initial_points": n_trials - 10 if n_trials > 20 else 5, **FAST}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         big = ut.optimize(lambda p: abs(p["x"]) + p["n"], mixed, backend=backend, seed=0,
