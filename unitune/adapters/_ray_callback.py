@@ -53,6 +53,7 @@ def make_callback_class() -> type:
             self.n_values = n_values
             self.booked: dict[str, _Booked] = {}  # open trials
             self.seen: set[str] = set()  # every trial booked in this run
+            self.cursor = 0  # trials[:cursor] are booked
             self.error: BaseException | None = None
             self.stopping = False  # the run is being cut short: open trials are interrupted
 
@@ -65,12 +66,15 @@ def make_callback_class() -> type:
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             # Book every trial Ray created up to this one, in creation order, so that
             # ledger numbers follow Ray's trial indices (what the worker computes).
+            # ``trials`` only grows, in creation order: walk it once over the run.
             index = _index(trial.trial_id)
-            for other in sorted(trials, key=lambda t: _index(t.trial_id)):
-                if _index(other.trial_id) > index:
-                    break
+            while self.cursor < len(trials) and _index(trials[self.cursor].trial_id) <= index:
+                other = trials[self.cursor]
+                self.cursor += 1
                 if other.trial_id not in self.seen:
                     self._guard(self._begin, other)
+            if trial.trial_id not in self.seen:  # out of order (should not happen)
+                self._guard(self._begin, trial)
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                             **info: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from typing import Any
 
 from unitune.adapters import _ray_trainable as rt
@@ -148,8 +149,9 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
         interrupted = True
     finally:
         callback.abandon_all()
-        if own_storage:
-            shutil.rmtree(storage, ignore_errors=True)
+        if own_storage:  # a directory per trial: removed while the caller goes on
+            threading.Thread(target=shutil.rmtree, args=(storage, True),
+                             name="unitune-ray-cleanup").start()
     if callback.error is not None:
         raise callback.error
     return interrupted
