@@ -7,8 +7,10 @@ Overhead: Branin, ``skopt:gp`` with the same seed, the hand-written
 ``skopt.Optimizer(base_estimator="GP", random_state=seed)`` ask/tell loop against
 ``ut.optimize(..., backend="skopt:gp")`` (in-memory ledger). Runs are interleaved (the
 order alternates per repeat) and the median per-trial time of each side is compared, in
-wall time and in process CPU time, so a busy machine slows both sides alike. The script
-also checks that both sides proposed the same parameter sequence.
+wall time and in process CPU time, so a busy machine slows both sides alike. BLAS runs
+on one thread (``--blas-threads``): on a shared machine OpenBLAS threads spin while they
+wait, which blurs CPU time. The script also checks that both sides proposed the same
+parameter sequence.
 
 Quality: Branin (optimum 0.397887), ``skopt:gp``, 40 trials, seeds 0..4: the median of
 the best values found must be within 0.05 of the optimum.
@@ -94,15 +96,20 @@ def quality(n_trials: int, seeds: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50, help="trials per overhead run")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved overhead runs")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved overhead runs")
+    parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the quality check")
     parser.add_argument("--quality-trials", type=int, default=40)
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
                                              "overhead_skopt.json"))
     args = parser.parse_args(argv)
-    report: dict[str, Any] = {"overhead": overhead(args.trials, args.repeats)}
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(args.blas_threads):
+        report: dict[str, Any] = {"overhead": overhead(args.trials, args.repeats)}
     o = report["overhead"]
+    o["blas_threads"] = args.blas_threads
     print(f"Branin, skopt:gp, {o['trials']} trials, median of {o['repeats']} interleaved runs")
     for side in ("direct", "unitune"):
         print(f"  {side:<8} {o['ms_per_trial_wall'][side]:8.2f} ms/trial wall  "
