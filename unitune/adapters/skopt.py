@@ -238,10 +238,10 @@ class SkoptAdapter(Adapter):
         return {n: free[n] if n in free else self._fixed[n] for n in self._dists}
 
     def _point(self, params: Mapping[str, Any]) -> list[Any] | None:
-        try:
-            return [_encode(self._dists[n], params[n]) for n in self._free]
-        except (KeyError, ValueError, TypeError):
+        if set(params) != set(self._dists) or not all(
+                d.contains(params[n]) for n, d in self._dists.items()):
             return None  # not a point of this space: nothing to tell the surrogate
+        return [_encode(self._dists[n], params[n]) for n in self._free]
 
     def _next_point(self) -> list[Any]:
         opt = self.optimizer
@@ -252,10 +252,11 @@ class SkoptAdapter(Adapter):
                 self._queue.extend(_quietly(opt.ask, n_points=self.n_workers,
                                             strategy=self._strategy))
             x = self._queue.popleft()
-        # skopt proposes the same point again until it is told something new, and a failed
-        # point is never told: draw a random point instead, from skopt's own random state.
+        # skopt proposes the same point (or serves the same cached batch) until it is told
+        # something new, and a failed point is never told: a point already evaluated, failed
+        # or running is replaced by a random one, from skopt's own random state.
         for _ in range(20):
-            if x not in self._avoid and x not in self._in_flight:
+            if x not in self._avoid and x not in self._in_flight and x not in opt.Xi:
                 break
             x = opt.space.rvs(random_state=opt.rng)[0]
         return x
