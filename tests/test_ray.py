@@ -101,6 +101,19 @@ def test_pbt_recipe_shows_exploit_events_and_final_accuracy():
     assert 0.5 < out["best_accuracy"] <= 1.0
 
 
+def constrained(params, trial):
+    trial.constraint(params["x"] - 0.5)  # feasible when x <= 0.5
+    return params["x"]
+
+
+def test_constraints_declared_in_a_worker_reach_the_result():
+    result = ut.optimize(constrained, ut.Space(x=ut.Float(0.0, 1.0)), backend="ray:random",
+                         direction="maximize", n_trials=12, seed=0)
+    assert all(t.constraints == (t.params["x"] - 0.5,) for t in result.trials)
+    assert any(not t.feasible for t in result.trials)
+    assert result.best_value == max(t.value for t in result.completed if t.feasible) <= 0.5
+
+
 def test_an_objective_ray_cannot_pickle_is_refused_before_any_trial(tmp_path):
     lock = threading.Lock()
 

@@ -37,6 +37,13 @@ class _Booked:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class _Holder:
+    """What ``Driver.trial_constraint`` reads of a trial: its proposal."""
+
+    _proposal: Proposal
+
+
 def _index(trial_id: str) -> int:
     tail = trial_id.rpartition("_")[2]
     return int(tail) if tail.isdigit() else -1
@@ -141,6 +148,9 @@ def make_callback_class() -> type:
                 outcome = Outcome(TrialState.FAIL, interrupted=True,
                                   error="interrupted: the study stopped while the trial ran")
             outcome.duration = duration
+            if final.get(rt.CONSTRAINTS) is not None:  # the driver's rules, as in-process
+                self.driver.trial_constraint(_Holder(booked.proposal),
+                                             tuple(final[rt.CONSTRAINTS]))
             self.driver.end(booked.proposal, outcome)
 
         def exploited(self, trial: Any, source: Any, step: Any) -> None:

@@ -11,6 +11,7 @@ driver's callback (``_ray_callback``) turns those reports into ledger entries.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import pickle
@@ -34,6 +35,7 @@ VALUE = "ut_value"  # the intermediate value, and the final value of a 1-objecti
 ERROR = "ut_error"
 WRONG_COUNT = "ut_wrong_count"
 SECONDS = "ut_seconds"
+CONSTRAINTS = "ut_constraints"
 REPORT, COMPLETE, FAIL, PRUNED = 1, 2, 3, 4
 _STATE_FILE = "unitune_state.pkl"
 
@@ -58,7 +60,8 @@ class Spec:
 class RayTrial:
     """The ``unitune.Trial`` interface inside a Ray worker (see ``unitune.trial``)."""
 
-    __slots__ = ("number", "params", "_last_step", "_state", "_dirty", "_stopped", "_pruned")
+    __slots__ = ("number", "params", "_last_step", "_state", "_dirty", "_stopped",
+                 "constraints")
 
     def __init__(self, number: int, params: dict[str, Any]) -> None:
         self.number = number
@@ -67,7 +70,7 @@ class RayTrial:
         self._state: Any = None
         self._dirty = False
         self._stopped = False  # Ray stopped this trial (a scheduler's decision)
-        self._pruned = False
+        self.constraints: tuple[float, ...] | None = None
 
     def report(self, value: float, step: int | None = None) -> None:
         """Record ``value`` at ``step`` with Ray; raise ``ut.TrialPruned`` if Ray's
@@ -93,6 +96,23 @@ class RayTrial:
 
     def should_prune(self) -> bool:
         return self._stopped
+
+    def constraint(self, *values: float) -> None:
+        """Declare the trial's inequality constraints (each <= 0 is feasible); they go to
+        the ledger with the trial's outcome (see ``unitune.Trial.constraint``)."""
+        if not values:
+            raise InvalidOption("trial.constraint() needs at least one value (<= 0 is feasible)")
+        out = []
+        for i, v in enumerate(values):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                v = math.nan
+            if isinstance(values[i], bool) or math.isnan(v):
+                raise InvalidOption(f"trial.constraint(): value {i} is {values[i]!r}; each "
+                                    "constraint must be a number (<= 0 is feasible)")
+            out.append(v)
+        self.constraints = tuple(out)
 
     def checkpoint(self, state: Any) -> None:
         """Keep ``state``; it goes to Ray with the next report, so call it before the
@@ -166,6 +186,8 @@ def run_trial(spec: Spec, config: dict[str, Any]) -> None:
         tb = "".join(traceback.format_exception(exc))[-8000:]
         final = {KIND: FAIL, ERROR: f"{type(exc).__name__}: {exc}", "ut_traceback": tb}
     final[SECONDS] = time.perf_counter() - start
+    if trial.constraints is not None:
+        final[CONSTRAINTS] = list(trial.constraints)
     if trial._last_step is not None:
         final[STEP] = trial._last_step
     final["done"] = True
