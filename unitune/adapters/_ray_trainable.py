@@ -173,6 +173,8 @@ def run_trial(spec: Spec, config: dict[str, Any]) -> None:
             out = spec.objective(dict(trial.params))
         else:
             out = spec.objective(dict(trial.params), trial)
+        if trial._stopped:  # the objective caught TrialPruned and returned anyway
+            raise SystemExit(0)
         values = parse_values(out, spec.n_values, spec.metrics)
         final = {KIND: COMPLETE}
         final.update({value_key(i, spec.n_values): v for i, v in enumerate(values)})
