@@ -12,6 +12,13 @@ on one thread (``--blas-threads``): on a shared machine OpenBLAS threads spin wh
 wait, which blurs CPU time. The script also checks that both sides proposed the same
 parameter sequence.
 
+Both sides make the very same skopt computations (same proposals), so the GP fits, whose
+time varies by tens of percent from run to run on a busy machine, drown the difference.
+The script therefore also times every ``Optimizer.ask``/``tell`` call on both sides (a
+timing wrapper around skopt's methods) and reports the work outside skopt per trial:
+``ratio_decomposed = (skopt + unitune's own time) / (skopt + the direct loop's own
+time)``, with the median skopt time per trial of all runs.
+
 Quality: Branin (optimum 0.397887), ``skopt:gp``, 40 trials, seeds 0..4: the median of
 the best values found must be within 0.05 of the optimum.
 """
@@ -31,6 +38,26 @@ sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
 from benchmarks.problems import BRANIN, branin  # noqa: E402
+
+SKOPT_TIME = [0.0]  # seconds spent inside skopt.Optimizer.ask/tell since the last reset
+
+
+def _timed(method: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            SKOPT_TIME[0] += time.perf_counter() - start
+
+    return wrapper
+
+
+def instrument() -> None:
+    from skopt import Optimizer
+
+    Optimizer.ask = _timed(Optimizer.ask)
+    Optimizer.tell = _timed(Optimizer.tell)
 
 
 def direct(n_trials: int, seed: int) -> tuple[float, float, list[dict[str, Any]]]:
@@ -63,14 +90,20 @@ def overhead(n_trials: int, repeats: int) -> dict[str, Any]:
     ours(12, 0)  # warm imports on both sides
     direct(12, 0)
     runs: dict[str, list[tuple[float, float]]] = {"direct": [], "unitune": []}
+    inside: dict[str, list[float]] = {"direct": [], "unitune": []}  # skopt s/trial
     same = True
     for r in range(repeats):
         order = ("direct", "unitune") if r % 2 == 0 else ("unitune", "direct")
         params = {}
         for side in order:
+            SKOPT_TIME[0] = 0.0
             wall, cpu, params[side] = (direct if side == "direct" else ours)(n_trials, r)
             runs[side].append((wall, cpu))
+            inside[side].append(SKOPT_TIME[0] / n_trials)
         same = same and params["direct"] == params["unitune"]
+    own = {side: statistics.median(w - i for (w, _), i in zip(runs[side], inside[side]))
+           for side in runs}
+    skopt_med = statistics.median(inside["direct"] + inside["unitune"])
     med = {side: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
            for side, v in runs.items()}
     return {
@@ -81,6 +114,9 @@ def overhead(n_trials: int, repeats: int) -> dict[str, Any]:
         "ratio_cpu": med["unitune"][1] / med["direct"][1],
         "ratio_wall_per_repeat": [u[0] / d[0] for u, d in zip(runs["unitune"], runs["direct"])],
         "ratio_cpu_per_repeat": [u[1] / d[1] for u, d in zip(runs["unitune"], runs["direct"])],
+        "ms_per_trial_in_skopt": skopt_med * 1e3,
+        "ms_per_trial_outside_skopt": {s: v * 1e3 for s, v in own.items()},
+        "ratio_decomposed": (skopt_med + own["unitune"]) / (skopt_med + own["direct"]),
     }
 
 
@@ -106,6 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
+    instrument()
     with threadpool_limits(args.blas_threads):
         report: dict[str, Any] = {"overhead": overhead(args.trials, args.repeats)}
     o = report["overhead"]
@@ -118,6 +155,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"(per repeat {', '.join(f'{r:.3f}' for r in o['ratio_wall_per_repeat'])}), "
           f"CPU {o['ratio_cpu']:.3f}x "
           f"(per repeat {', '.join(f'{r:.3f}' for r in o['ratio_cpu_per_repeat'])})")
+    print(f"  inside skopt {o['ms_per_trial_in_skopt']:.2f} ms/trial; outside skopt: direct "
+          f"{o['ms_per_trial_outside_skopt']['direct']:.3f} ms/trial, unitune "
+          f"{o['ms_per_trial_outside_skopt']['unitune']:.3f} ms/trial; ratio "
+          f"{o['ratio_decomposed']:.4f}x")
     print(f"  same parameter sequence as the direct loop: {o['same_sequence']}")
     if not args.skip_quality:
         report["quality"] = q = quality(args.quality_trials, args.seeds)
