@@ -177,7 +177,7 @@ class Adapter(ABC):
     def run(self, driver: Any, target: int | None, deadline: float | None) -> bool:
         """For engines that run trials themselves (``owns_loop = True``): run up to
         ``target`` trials (None: until ``deadline``, a time.monotonic() value) and book
-        each through ``driver.begin(params) -> Proposal``, ``driver.report(proposal,
+        each through ``driver.begin(params) -> Proposal``, ``driver.record_intermediate(proposal,
         step, value)`` and ``driver.end(proposal, outcome)`` (see ``unitune.optimize``).
         Return True if interrupted by Ctrl-C. Ask/tell adapters leave this alone."""
         raise NotImplementedError(f"{self.name} does not own its loop")

@@ -41,6 +41,18 @@ _OWN_OPTIONS = {
 }
 
 
+def _tell(study: Any, trial: Any, values: list[float] | None, state: Any) -> None:
+    """``study.tell`` without the deep copy of the trial it returns (0.2 ms a trial, ~8% of
+    a TPE trial), i.e. what ``study.optimize`` itself calls; ``study.tell`` if that private
+    function is not there."""
+    try:
+        from optuna.study._tell import _tell_with_warning
+    except ImportError:
+        study.tell(trial, values=values, state=state)
+        return
+    _tell_with_warning(study=study, trial=trial, value_or_values=values, state=state)
+
+
 def make_pruner(name: Any, options: Mapping[str, Any] | None) -> Any:
     import optuna
 
@@ -123,8 +135,9 @@ class OptunaAdapter(Adapter):
              values: Sequence[float] | None) -> None:
         from optuna.trial import TrialState as OTS
 
-        self.study.tell(proposal.handle, values=None if state is not TrialState.COMPLETE
-                        else list(values), state=OTS[state.value])  # type: ignore[arg-type]
+        _tell(self.study, proposal.handle,
+              None if state is not TrialState.COMPLETE else list(values),  # type: ignore[arg-type]
+              OTS[state.value])
 
     def report(self, proposal: Proposal, step: int, value: float) -> bool:
         if not self._prunes:  # Optuna prunes single-objective studies only
