@@ -22,6 +22,8 @@ IDS = [b.name for b in BACKENDS]
 
 # Small budgets for engines whose defaults assume hundreds of evaluations.
 FAST_OPTIONS = {
+    # a GP fit a trial on a shared 2-core machine: fewer fits, the same checks
+    "optuna:gp": {"n_startup_trials": 15},
     "optuna:nsga2": {"population_size": 10},
     "optuna:nsga3": {"population_size": 10},
     "ray:hyperband": {"max_t": 8, "reduction_factor": 2},
