@@ -17,15 +17,12 @@ hits both alike, and the medians of ms per trial are compared as a ratio.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `unitune
 
 import unitune as ut
 from benchmarks.problems import BRANIN, branin
+from unitune.adapters._ray_runtime import _env  # the same scoped env switch as the adapter
 
 N_WORKERS = 2
 
@@ -43,20 +41,6 @@ def tune_trainable(config: dict[str, Any]) -> None:
     from ray import tune
 
     tune.report({"value": branin(config)})
-
-
-@contextlib.contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run_tuner(n_trials: int, seed: int, fast: bool) -> float:

@@ -7,8 +7,9 @@ known optimum, so every backend (and every engine called directly) sees the same
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import unitune as ut
 
