@@ -184,3 +184,12 @@ def test_readme_commands_are_the_ones_ci_runs():
     install, run, test = commands
     assert install in ci.splitlines() and test in ci.splitlines()
     assert run.startswith(".venv/bin/unitune run ") and test.endswith("-m pytest")
+
+
+def test_ray_backends_run_an_objective_file_from_the_command_line(workdir):
+    """Ray's workers import the objective's file by name (its folder is on their path)."""
+    out = cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "4",
+              "--backend", "ray:random", "--workers", "2", "--seed", "0", cwd=workdir)
+    assert out.stdout.count(" COMPLETE ") == 4
+    result = ut.load("obj:quadratic", str(workdir / ".unitune" / "studies.journal"))
+    assert [t.backend for t in result.trials] == ["ray:random"] * 4

@@ -39,8 +39,15 @@ def _load_objective(spec: str) -> tuple[Any, Any, str]:
     path = Path(path_text)
     if not path.is_file():
         raise _UsageError(f"objective file {path_text!r} does not exist")
-    module_name = f"_unitune_objective_{path.stem}"
-    sys.path.insert(0, str(path.resolve().parent))
+    # Import the file under its own name, with its folder on the path of this process and
+    # of the processes it starts (Ray's workers), so they unpickle the objective by name.
+    folder = str(path.resolve().parent)
+    module_name = path.stem
+    if not module_name.isidentifier() or module_name in sys.modules:
+        module_name = f"_unitune_objective_{abs(hash(folder))}_{path.stem}"
+    sys.path.insert(0, folder)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (folder, os.environ.get("PYTHONPATH")) if p)
     try:
         module_spec = importlib.util.spec_from_file_location(module_name, path)
         if module_spec is None or module_spec.loader is None:
