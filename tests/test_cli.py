@@ -193,3 +193,14 @@ def test_ray_backends_run_an_objective_file_from_the_command_line(workdir):
     assert out.stdout.count(" COMPLETE ") == 4
     result = ut.load("obj:quadratic", str(workdir / ".unitune" / "studies.journal"))
     assert [t.backend for t in result.trials] == ["ray:random"] * 4
+
+
+def test_every_recipe_in_the_readme_exists_and_takes_a_backend_flag():
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    named = set(re.findall(r"`(\w+\.py)`", (root / "README.md").read_text()))
+    recipes = {p.name for p in (root / "recipes").glob("*.py") if not p.name.startswith("_")}
+    assert recipes <= named, f"recipes missing from the README table: {recipes - named}"
+    for name in recipes:
+        assert "--backend" in (root / "recipes" / name).read_text(), name
