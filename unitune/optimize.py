@@ -6,9 +6,7 @@ Ctrl-C, parallel workers, the ledger); adapters only ask and tell.
 
 from __future__ import annotations
 
-import inspect
 import logging
-import math
 import numbers
 import threading
 import time
@@ -19,6 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from unitune import adapters
+from unitune._checks import (
+    BadValue,
+    check_directions,
+    check_metrics,
+    objective_arity,
+    parse_values,
+    positive_int,
+)
 from unitune.adapters.base import WAIT, Adapter, Proposal
 from unitune.errors import InvalidOption, ObjectiveError, StopStudy, TrialPruned, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -30,76 +36,7 @@ __all__ = ["optimize"]
 
 logger = logging.getLogger("unitune")
 
-_DIRECTIONS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize",
-               "max": "maximize"}
 _INJECTED = object()  # handle of a proposal the engine did not make (enqueued / re-run)
-
-
-def _directions(direction: Any, directions: Any, metrics: Any) -> tuple[str, ...]:
-    if direction is not None and directions is not None:
-        raise InvalidOption("give direction= or directions=, not both")
-    if directions is None:
-        raw = [direction if direction is not None else "minimize"]
-    elif isinstance(directions, str):
-        raw = [directions]
-    else:
-        raw = list(directions)
-        if not raw:
-            raise InvalidOption("directions= is empty; give 'minimize' or 'maximize' per value")
-    out = []
-    for d in raw:
-        key = d.lower() if isinstance(d, str) else d
-        if key not in _DIRECTIONS:
-            raise InvalidOption(
-                f"direction {d!r} is not valid; use 'minimize' or 'maximize'"
-            )
-        out.append(_DIRECTIONS[key])
-    if metrics is not None:
-        names = [metrics] if isinstance(metrics, str) else list(metrics)
-        if len(names) != len(out):
-            raise InvalidOption(
-                f"metrics={names!r} names {len(names)} value(s) but there are {len(out)} "
-                "direction(s); give one direction per metric"
-            )
-    return tuple(out)
-
-
-def _metrics(metrics: Any) -> tuple[str, ...] | None:
-    if metrics is None:
-        return None
-    names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
-    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
-        raise InvalidOption(f"metrics={list(names)!r} must be distinct non-empty strings")
-    return names
-
-
-def _arity(objective: Callable[..., Any]) -> int:
-    if not callable(objective):
-        raise InvalidOption(f"objective must be callable, got {objective!r}")
-    try:
-        sig = inspect.signature(objective)
-    except (TypeError, ValueError):
-        return 1
-    params = list(sig.parameters.values())
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return 2
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    required = [p for p in positional if p.default is p.empty]
-    if len(required) > 2 or not positional:
-        raise InvalidOption(
-            f"objective {getattr(objective, '__name__', objective)!r} must take (params) or "
-            f"(params, trial); its signature is {sig}"
-        )
-    return 2 if len(required) == 2 or (len(required) < 2 and len(positional) >= 2
-                                        and positional[1].name == "trial") else 1
-
-
-def _positive_int(value: Any, name: str, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise InvalidOption(f"{name}={value!r} must be a positive integer")
-    return int(value)
 
 
 @dataclass
@@ -112,58 +49,6 @@ class Outcome:
     intermediate: dict[int, float] | None = None
     interrupted: bool = False
     wrong_count: bool = False
-
-
-class BadValue(Exception):
-    def __init__(self, reason: str, wrong_count: bool = False) -> None:
-        super().__init__(reason)
-        self.wrong_count = wrong_count
-
-
-def parse_values(out: Any, n_values: int, metrics: Sequence[str] | None) -> tuple[float, ...]:
-    """The objective's return as a tuple of floats, or ``BadValue`` saying what is wrong."""
-    if isinstance(out, Mapping):
-        if metrics is None:
-            raise BadValue(f"objective returned a dict {dict(out)!r}, but no metrics= "
-                            "were given to say which keys are the objective values",
-                            wrong_count=True)
-        missing = [m for m in metrics if m not in out]
-        if missing:
-            raise BadValue(f"objective returned {dict(out)!r} without metric(s) "
-                            f"{missing}", wrong_count=True)
-        out = [out[m] for m in metrics]
-    elif isinstance(out, (str, bytes)) or not isinstance(out, (Sequence, numbers.Real)):
-        if hasattr(out, "__float__") and not isinstance(out, (str, bytes)):
-            try:
-                out = float(out)  # numpy / torch scalars and 0-d arrays
-            except (TypeError, ValueError):
-                pass
-        if hasattr(out, "tolist") and not isinstance(out, float):
-            out = out.tolist()
-    if isinstance(out, numbers.Real) and not isinstance(out, bool):
-        out = (out,)
-    if not isinstance(out, Sequence) or isinstance(out, (str, bytes)):
-        raise BadValue(f"objective returned {out!r} ({type(out).__name__}); expected a "
-                        "number" + ("" if n_values == 1 else
-                                    f" sequence of {n_values} numbers"))
-    if len(out) != n_values:
-        raise BadValue(
-            f"objective returned {len(out)} value(s) {list(out)!r} but the study has "
-            f"{n_values} direction(s); return one value per direction",
-            wrong_count=True)
-    values = []
-    for v in out:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            try:
-                v = float(v)
-            except (TypeError, ValueError):
-                raise BadValue(f"objective returned {v!r} ({type(v).__name__}); expected "
-                                "a number") from None
-        v = float(v)
-        if math.isnan(v):
-            raise BadValue("objective returned nan")
-        values.append(v)
-    return tuple(values)
 
 
 class Driver:
@@ -179,7 +64,7 @@ class Driver:
         from optuna.exceptions import TrialPruned as OptunaPruned
 
         self.objective = objective
-        self.n_args = _arity(objective)
+        self.n_args = objective_arity(objective)
         self.adapter = adapter
         self.ledger = ledger
         self.n_values = len(adapter.directions)
@@ -439,11 +324,11 @@ def optimize(
     ``storage`` and ``study_name``) finishes it instead of starting over.
     """
     space = Space.coerce(space)
-    metric_names = _metrics(metrics)
-    dirs = _directions(direction, directions, metric_names)
-    _arity(objective)
-    n_trials = _positive_int(n_trials, "n_trials")
-    n_workers = _positive_int(n_workers, "n_workers", allow_none=False)  # type: ignore[assignment]
+    metric_names = check_metrics(metrics)
+    dirs = check_directions(direction, directions, metric_names)
+    objective_arity(objective)
+    n_trials = positive_int(n_trials, "n_trials")
+    n_workers = positive_int(n_workers, "n_workers", allow_none=False)  # type: ignore[assignment]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
                                 or not timeout > 0):
         raise InvalidOption(f"timeout={timeout!r} must be a positive number of seconds")

@@ -163,7 +163,7 @@ def _number(first: int) -> int:
 
 def run_trial(spec: Spec, config: dict[str, Any]) -> None:
     """Call the objective once and send its outcome as the trial's last report."""
-    from unitune.optimize import BadValue, parse_values
+    from unitune._checks import BadValue, parse_values
 
     trial = RayTrial(_number(spec.first_number), spec.codec.decode(config))
     start = time.perf_counter()

@@ -1,0 +1,137 @@
+"""The checks ``optimize()`` makes before any trial, and the reading of what an objective
+returns: arguments (directions, metrics, the objective's signature, counts) and values."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from unitune.errors import InvalidOption
+
+__all__ = ["BadValue", "check_directions", "check_metrics", "objective_arity", "parse_values",
+           "positive_int"]
+
+_DIRECTIONS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize",
+               "max": "maximize"}
+
+
+def check_directions(direction: Any, directions: Any, metrics: Any) -> tuple[str, ...]:
+    if direction is not None and directions is not None:
+        raise InvalidOption("give direction= or directions=, not both")
+    if directions is None:
+        raw = [direction if direction is not None else "minimize"]
+    elif isinstance(directions, str):
+        raw = [directions]
+    else:
+        raw = list(directions)
+        if not raw:
+            raise InvalidOption("directions= is empty; give 'minimize' or 'maximize' per value")
+    out = []
+    for d in raw:
+        key = d.lower() if isinstance(d, str) else d
+        if key not in _DIRECTIONS:
+            raise InvalidOption(
+                f"direction {d!r} is not valid; use 'minimize' or 'maximize'"
+            )
+        out.append(_DIRECTIONS[key])
+    if metrics is not None:
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        if len(names) != len(out):
+            raise InvalidOption(
+                f"metrics={names!r} names {len(names)} value(s) but there are {len(out)} "
+                "direction(s); give one direction per metric"
+            )
+    return tuple(out)
+
+
+def check_metrics(metrics: Any) -> tuple[str, ...] | None:
+    if metrics is None:
+        return None
+    names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise InvalidOption(f"metrics={list(names)!r} must be distinct non-empty strings")
+    return names
+
+
+def objective_arity(objective: Callable[..., Any]) -> int:
+    if not callable(objective):
+        raise InvalidOption(f"objective must be callable, got {objective!r}")
+    try:
+        sig = inspect.signature(objective)
+    except (TypeError, ValueError):
+        return 1
+    params = list(sig.parameters.values())
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 2
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) > 2 or not positional:
+        raise InvalidOption(
+            f"objective {getattr(objective, '__name__', objective)!r} must take (params) or "
+            f"(params, trial); its signature is {sig}"
+        )
+    return 2 if len(required) == 2 or (len(required) < 2 and len(positional) >= 2
+                                        and positional[1].name == "trial") else 1
+
+
+def positive_int(value: Any, name: str, allow_none: bool = True) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InvalidOption(f"{name}={value!r} must be a positive integer")
+    return int(value)
+
+
+class BadValue(Exception):
+    def __init__(self, reason: str, wrong_count: bool = False) -> None:
+        super().__init__(reason)
+        self.wrong_count = wrong_count
+
+
+def parse_values(out: Any, n_values: int, metrics: Sequence[str] | None) -> tuple[float, ...]:
+    """The objective's return as a tuple of floats, or ``BadValue`` saying what is wrong."""
+    if isinstance(out, Mapping):
+        if metrics is None:
+            raise BadValue(f"objective returned a dict {dict(out)!r}, but no metrics= "
+                            "were given to say which keys are the objective values",
+                            wrong_count=True)
+        missing = [m for m in metrics if m not in out]
+        if missing:
+            raise BadValue(f"objective returned {dict(out)!r} without metric(s) "
+                            f"{missing}", wrong_count=True)
+        out = [out[m] for m in metrics]
+    elif isinstance(out, (str, bytes)) or not isinstance(out, (Sequence, numbers.Real)):
+        if hasattr(out, "__float__") and not isinstance(out, (str, bytes)):
+            try:
+                out = float(out)  # numpy / torch scalars and 0-d arrays
+            except (TypeError, ValueError):
+                pass
+        if hasattr(out, "tolist") and not isinstance(out, float):
+            out = out.tolist()
+    if isinstance(out, numbers.Real) and not isinstance(out, bool):
+        out = (out,)
+    if not isinstance(out, Sequence) or isinstance(out, (str, bytes)):
+        raise BadValue(f"objective returned {out!r} ({type(out).__name__}); expected a "
+                        "number" + ("" if n_values == 1 else
+                                    f" sequence of {n_values} numbers"))
+    if len(out) != n_values:
+        raise BadValue(
+            f"objective returned {len(out)} value(s) {list(out)!r} but the study has "
+            f"{n_values} direction(s); return one value per direction",
+            wrong_count=True)
+    values = []
+    for v in out:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                raise BadValue(f"objective returned {v!r} ({type(v).__name__}); expected "
+                                "a number") from None
+        v = float(v)
+        if math.isnan(v):
+            raise BadValue("objective returned nan")
+        values.append(v)
+    return tuple(values)
