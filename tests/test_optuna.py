@@ -95,6 +95,17 @@ def test_pruners_chosen_by_option_stop_bad_trials_early(pruner, pruner_options):
     assert mean(pruned) > mean(complete)
 
 
+def test_hyperband_pruning_repeats_under_a_seed():
+    # HyperbandPruner puts trials in brackets by hashing the study name: an unnamed
+    # study must get the same name every time, or the same seed prunes other trials
+    runs = [ut.optimize(curve, BRANIN.space, seed=0, n_trials=20,
+                        options={"pruner": "hyperband", "pruner_options": {"max_resource": 10}})
+            for _ in range(2)]
+    states = [[(t.state, len(t.intermediate)) for t in r.trials] for r in runs]
+    assert states[0] == states[1]
+    assert any(s is ut.TrialState.PRUNED for s, _ in states[0])
+
+
 def test_pruner_none_never_prunes():
     result = ut.optimize(curve, BRANIN.space, seed=0, n_trials=15, options={"pruner": "none"})
     assert {t.state for t in result.trials} == {ut.TrialState.COMPLETE}

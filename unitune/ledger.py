@@ -164,12 +164,16 @@ class Ledger:
         import optuna
         from optuna.study import StudyDirection
 
+        if study_name is None:
+            # A private in-memory study gets a fixed name: Optuna derives things from the
+            # name (HyperbandPruner's brackets hash it), so a seeded run must not depend on
+            # a random one. A shared store gets a unique name instead of resuming by chance.
+            study_name = ("unitune" if storage is None
+                          else f"unitune-{os.getpid()}-{os.urandom(4).hex()}")
         storage = open_storage(storage)
         directions = tuple(directions)
         metrics = tuple(metrics) if metrics else None
         space_spec = space.to_dict()
-        if study_name is None:
-            study_name = f"unitune-{os.getpid()}-{os.urandom(4).hex()}"
         try:
             study_id = storage.get_study_id_from_name(study_name)
         except KeyError:
