@@ -330,3 +330,84 @@ def test_skopt_dimensions_and_ut_space_are_accepted_as_the_space(wine):
         assert 0.01 <= params["C"] <= 10.0 and params["kernel"] in ("rbf", "linear")
         assert type(params["degree"]) is int and 2 <= params["degree"] <= 4
     assert search.best_estimator_.get_params()["kernel"] == search.best_params_["kernel"]
+
+
+def _pruned_logistic_search(X, y, **kwargs):
+    """The pruning set-up above: tiny C underfits from the first fold on."""
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=200))
+    space = ut.Space({"logisticregression__C": ut.Float(1e-6, 10.0, log=True)})
+    return SearchCV(pipe, space, n_trials=16, cv=5, seed=0, pruning=True,
+                    backend="optuna:random", **kwargs).fit(X, y)
+
+
+def test_options_choose_the_pruner_over_the_backends_default(cancer):
+    X, y = cancer
+    default = _pruned_logistic_search(X, y)
+    nop = _pruned_logistic_search(X, y, options={"pruner": "none"})
+    floor = _pruned_logistic_search(
+        X, y, options={"pruner": "threshold", "pruner_options": {"lower": 0.9}})
+
+    def pruned(search):
+        return [r.state is ut.TrialState.PRUNED for r in search.result_.trials]
+
+    # the random sampler proposes the same candidates whatever the pruner
+    assert default.cv_results_["params"] == nop.cv_results_["params"] \
+        == floor.cv_results_["params"]
+    # median (the default) prunes; "none" fits every fold of every candidate
+    assert any(pruned(default)) and not any(pruned(nop))
+    assert np.all(np.isfinite(nop.cv_results_["mean_test_score"]))
+    assert all(len(r.intermediate) == 4 for r in nop.result_.trials)  # still reported
+    # the threshold pruner stops exactly the candidates whose first fold scores below
+    # 0.9 (its rule needs no other trial, unlike the median's 5 start-up trials),
+    # right after that fold
+    first = nop.cv_results_["split0_test_score"]
+    assert pruned(floor) == [bool(s < 0.9) for s in first] and any(pruned(floor))
+    for r in floor.result_.trials:
+        if r.state is ut.TrialState.PRUNED:
+            assert list(r.intermediate) == [0]
+    # the candidates nobody pruned have the same scores, and the best is the same
+    assert nop.best_params_ == default.best_params_ == floor.best_params_
+    assert nop.best_score_ == default.best_score_ == floor.best_score_
+
+
+def test_options_survive_clone_and_set_params():
+    options = {"pruner": "hyperband", "pruner_options": {"reduction_factor": 2}}
+    search = SearchCV(SVC(), {"C": [1.0]}, pruning=True, options=options)
+    assert search.get_params()["options"] == options
+    copy = clone(search)
+    assert copy.options == options and copy.options is not options  # deep-copied, as sklearn
+    copy.set_params(options={"n_startup_trials": 2})
+    assert copy.options == {"n_startup_trials": 2} and search.options == options
+    assert SearchCV(SVC(), {"C": [1.0]}).options is None
+
+
+class _CountingSVC(SVC):
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize(("options", "kwargs", "match"), [
+    ({"pruner": "hyperbandd"}, {"pruning": True}, "pruner='hyperbandd'"),
+    ({"n_startup_trial": 2}, {}, "'n_startup_trial'.*optuna:tpe"),
+    ({"pruner": "percentile", "pruner_options": {"percentile": 250.0}}, {"pruning": True},
+     "pruner_options.*percentile"),
+    ({"n_initial_points": 2}, {"backend": "skopt:gp"}, None),  # accepted: see below
+    ({"pop_size": 1}, {"backend": "pymoo:ga"}, "pop_size"),
+    ({"pruner": "median"}, {}, "pruner='median'.*pruning=False"),
+    ("hyperband", {}, "'options' parameter"),
+])
+def test_bad_options_fail_before_any_fit_naming_the_option(cancer, options, kwargs, match):
+    X, y = cancer
+    _CountingSVC.fits = 0
+    search = SearchCV(_CountingSVC(), {"C": [0.5, 1.0, 2.0]}, n_trials=3, cv=2, seed=0,
+                      options=options, **kwargs)
+    if match is None:  # a good option of another backend goes through to it
+        search.fit(X, y)
+        assert _CountingSVC.fits > 0 and len(search.result_.trials) == 3
+        return
+    with pytest.raises(ut.InvalidOption, match=match):
+        search.fit(X, y)
+    assert _CountingSVC.fits == 0

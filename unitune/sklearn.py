@@ -22,6 +22,7 @@ import numbers
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,9 @@ from unitune.space import Space
 __all__ = ["SearchCV"]
 
 _DEFAULT_N_TRIALS = 10  # RandomizedSearchCV's n_iter; a grid backend runs the whole grid
+# Options that choose how trials are stopped early: meaningless without pruning=True.
+# name -> the value that means "no pruning" (None: any value chooses pruning)
+_PRUNING_OPTIONS = {"pruner": "none", "pruner_options": None, "scheduler": "fifo"}
 
 
 class SearchCV(BaseSearchCV):
@@ -65,14 +69,25 @@ class SearchCV(BaseSearchCV):
 
     ``pruning=True`` reports the running mean after every fold but the last, so a
     pruning backend can stop a candidate early; its unfitted folds are nan in
-    ``cv_results_`` and it ranks last. ``n_jobs`` fits a candidate's folds in parallel
-    (joblib processes, which cap each worker's BLAS/OpenMP threads); candidates run one
-    at a time, so the backend sees every score before it proposes the next.
+    ``cv_results_`` and it ranks last. The pruner is the backend's default (Optuna's
+    ``MedianPruner`` for ``optuna:*``, the scheduler named by ``ray:asha`` and the like)
+    unless ``options`` chooses one: ``options={"pruner": "hyperband"}``, or
+    ``{"pruner": "none"}`` to report the folds without pruning. ``options`` that choose a
+    pruner (``pruner``, ``pruner_options``, ``scheduler``) are refused with
+    ``pruning=False``, where they would have no effect. ``n_jobs`` fits a candidate's
+    folds in parallel (joblib processes, which cap each worker's BLAS/OpenMP threads);
+    candidates run one at a time, so the backend sees every score before it proposes the
+    next.
 
     Fitted attributes are scikit-learn's (``best_params_``, ``best_score_``,
     ``best_index_``, ``best_estimator_``, ``cv_results_``, ``n_splits_``, ``scorer_``,
     ``refit_time_``, ``multimetric_``) plus ``result_``, the ``ut.Result`` of the study
-    (its trials say which candidates were pruned or failed). ``storage``/``study_name``
+    (its trials say which candidates were pruned or failed).
+
+    ``options`` are the backend's own, passed as they are to ``ut.optimize`` (e.g.
+    ``{"n_startup_trials": 5}`` for ``optuna:tpe``, ``{"n_initial_points": 5}`` for
+    ``skopt:gp``, ``{"pop_size": 8}`` for ``pymoo:ga``); an option the backend does not
+    accept raises ``ut.InvalidOption`` naming it, before any fit. ``storage``/``study_name``
     keep the trials in a ledger; trials stored by an earlier fit are re-scored fold by
     fold, since only their mean is in the ledger.
     """
@@ -86,6 +101,7 @@ class SearchCV(BaseSearchCV):
         "pruning": ["boolean"],
         "storage": "no_validation",
         "study_name": [str, None],
+        "options": [Mapping, None],
     }
 
     def __init__(self, estimator: Any, space: Any, *, backend: str = "optuna:tpe",
@@ -93,7 +109,8 @@ class SearchCV(BaseSearchCV):
                  refit: Any = True, n_jobs: int | None = None, seed: int | None = None,
                  pruning: bool = False, error_score: Any = np.nan,
                  return_train_score: bool = False, storage: Any = None,
-                 study_name: str | None = None, verbose: int = 0) -> None:
+                 study_name: str | None = None, options: Mapping[str, Any] | None = None,
+                 verbose: int = 0) -> None:
         self.estimator = estimator
         self.space = space
         self.backend = backend
@@ -108,6 +125,7 @@ class SearchCV(BaseSearchCV):
         self.return_train_score = return_train_score
         self.storage = storage
         self.study_name = study_name
+        self.options = options
         self.verbose = verbose
 
     # -- checks, all before the first fit -------------------------------------------------
@@ -123,6 +141,14 @@ class SearchCV(BaseSearchCV):
             raise UnsupportedFeature(
                 f"pruning=True, but backend {adapter_cls.name!r} does not prune; use "
                 f"pruning=False or one of {', '.join(pruners)}")
+        if not self.pruning:
+            for name, off in _PRUNING_OPTIONS.items():
+                value = (self.options or {}).get(name, off)
+                if value != off:
+                    raise InvalidOption(
+                        f"option {name}={value!r} chooses a pruner, but pruning=False: no "
+                        "score is reported before the last fold, so nothing would be "
+                        "pruned; set pruning=True or drop the option")
         return adapter_cls
 
     def _checked_space(self) -> Space:
@@ -201,7 +227,7 @@ class SearchCV(BaseSearchCV):
         try:
             result = optimize(objective, space, backend=self.backend, direction="maximize",
                               n_trials=n_trials, seed=self.seed, storage=self.storage,
-                              study_name=self.study_name,
+                              study_name=self.study_name, options=self.options,
                               on_failure="stop" if raise_errors else "continue")
         except ObjectiveError as exc:
             if raise_errors and exc.__cause__ is not None:
