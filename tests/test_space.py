@@ -230,3 +230,19 @@ def test_coerce_refuses_what_it_cannot_read():
     with pytest.raises(ut.SpaceTypeError, match="parameter 'x': cannot convert"):
         ut.Space.coerce({"x": object()})
     assert math.isclose(ut.Space.coerce({"x": ut.Float(0, 1), "k": ["a", "b"]})["x"].high, 1.0)
+
+
+def test_the_parameter_types_are_importable_from_unitune_space_and_pickle():
+    import pickle
+
+    import unitune.space as space_module
+    from unitune.space import Categorical, Distribution, Float, Int, Space, build, plain
+
+    assert (ut.Float, ut.Int, ut.Categorical, ut.Space) == (Float, Int, Categorical, Space)
+    assert set(space_module.__all__) == {"Categorical", "Distribution", "Float", "Int", "Space"}
+    assert all(issubclass(t, Distribution) for t in (Float, Int, Categorical))
+    with pytest.raises(ut.InvalidSpace, match="parameter 'lr': low=2.0 is greater"):
+        build("lr", Float, 2.0, 1.0)
+    assert type(plain(np.int64(3))) is int
+    space = Space(x=Float(0, 1, step=0.25), n=Int(1, 8, log=True), c=Categorical([None, "a"]))
+    assert pickle.loads(pickle.dumps(space)) == space

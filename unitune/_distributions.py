@@ -1,0 +1,275 @@
+"""The parameter types ``Float``, ``Int`` and ``Categorical``, and their checks.
+
+Bounds are inclusive on every type. ``log`` samples uniformly in log space;
+``step`` restricts values to ``low + k * step``. Every check happens here, when
+the value is born, and the message names the parameter and the bad value.
+``unitune.space`` re-exports every public name; import them from there.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from unitune.errors import InvalidSpace, SpaceTypeError
+
+__all__ = ["Categorical", "Distribution", "Float", "Int", "build", "distribution_from_dict",
+           "named", "plain"]
+
+_STORABLE = (type(None), bool, int, float, str)
+
+
+def _real(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpaceTypeError(f"{what} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InvalidSpace(f"{what} must be finite, got {value!r}")
+    return value
+
+
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpaceTypeError(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if not math.isfinite(value) or not float(value).is_integer():
+        raise InvalidSpace(f"{what} must be an integer, got {value!r}")
+    return int(value)
+
+
+def plain(value: Any) -> Any:
+    """Return a numpy scalar as the Python scalar it holds; other values unchanged."""
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy":
+        return item()
+    return value
+
+
+class Distribution:
+    """Base of the three parameter types. Subclasses are frozen dataclasses."""
+
+    kind: ClassVar[str]
+
+    def contains(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def grid(self) -> list[Any] | None:
+        """Every value, in order, if the set is finite; None for a continuous range."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Float(Distribution):
+    """A real number in ``[low, high]``, optionally on a log scale or a ``step`` lattice."""
+
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+    kind: ClassVar[str] = "float"
+
+    def __post_init__(self) -> None:
+        low, high = _real(self.low, "low"), _real(self.high, "high")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", bool(self.log))
+        if low > high:
+            raise InvalidSpace(f"low={low!r} is greater than high={high!r}")
+        if self.log and low <= 0:
+            raise InvalidSpace(f"log=True needs low > 0, got low={low!r}")
+        if self.step is not None:
+            step = _real(self.step, "step")
+            object.__setattr__(self, "step", step)
+            if step <= 0:
+                raise InvalidSpace(f"step must be > 0, got step={step!r}")
+            if self.log:
+                raise InvalidSpace(f"step={step!r} cannot be combined with log=True")
+            n = (high - low) / step
+            if abs(n - round(n)) > 1e-8 * max(1.0, abs(n)):
+                raise InvalidSpace(
+                    f"step={step!r} does not divide the range [{low!r}, {high!r}]: "
+                    f"high would never be reached; use high={float(f'{low + math.floor(n) * step:.12g}')!r} "
+                    "or a step that divides high - low"
+                )
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        tol = 1e-12 * max(1.0, abs(self.low), abs(self.high))
+        if not self.low - tol <= value <= self.high + tol:
+            return False
+        if self.step is not None:
+            k = (value - self.low) / self.step
+            return abs(k - round(k)) <= 1e-6
+        return True
+
+    def grid(self) -> list[float] | None:
+        if self.step is None:
+            return [self.low] if self.low == self.high else None
+        n = round((self.high - self.low) / self.step)
+        return [min(self.low + k * self.step, self.high) for k in range(n + 1)]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high}
+        if self.log:
+            out["log"] = True
+        if self.step is not None:
+            out["step"] = self.step
+        return out
+
+
+@dataclass(frozen=True)
+class Int(Distribution):
+    """An integer in ``[low, high]`` (both ends included), optionally log-scaled or stepped."""
+
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+    kind: ClassVar[str] = "int"
+
+    def __post_init__(self) -> None:
+        low, high = _integer(self.low, "low"), _integer(self.high, "high")
+        step = _integer(self.step, "step")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "step", step)
+        object.__setattr__(self, "log", bool(self.log))
+        if low > high:
+            raise InvalidSpace(f"low={low!r} is greater than high={high!r}")
+        if step <= 0:
+            raise InvalidSpace(f"step must be >= 1, got step={step!r}")
+        if self.log and low < 1:
+            raise InvalidSpace(f"log=True needs low >= 1, got low={low!r}")
+        if self.log and step != 1:
+            raise InvalidSpace(f"step={step!r} cannot be combined with log=True")
+        if (high - low) % step:
+            raise InvalidSpace(
+                f"step={step!r} does not divide the range [{low!r}, {high!r}]: "
+                f"high would never be reached; use high={high - (high - low) % step!r}"
+            )
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            return False
+        return self.low <= value <= self.high and (value - self.low) % self.step == 0
+
+    def grid(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.step))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "int", "low": self.low, "high": self.high}
+        if self.log:
+            out["log"] = True
+        if self.step != 1:
+            out["step"] = self.step
+        return out
+
+
+@dataclass(frozen=True)
+class Categorical(Distribution):
+    """One of a fixed list of values: None, bool, int, float or str, returned as given."""
+
+    choices: tuple[Any, ...]
+    kind: ClassVar[str] = "categorical"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
+            raise SpaceTypeError(
+                f"choices must be a list of values, got {self.choices!r} "
+                f"({type(self.choices).__name__})"
+            )
+        choices = tuple(plain(c) for c in self.choices)
+        if not choices:
+            raise InvalidSpace("choices is empty; give at least one value")
+        for c in choices:
+            if not isinstance(c, _STORABLE):
+                raise SpaceTypeError(
+                    f"choice {c!r} ({type(c).__name__}) cannot be stored; choices must be "
+                    "None, bool, int, float or str (map other objects from a string key "
+                    "in the objective)"
+                )
+            if isinstance(c, float) and math.isnan(c):
+                raise InvalidSpace("choice nan is not allowed (it is not equal to itself)")
+        for i, a in enumerate(choices):
+            for b in choices[:i]:
+                if a == b:
+                    raise InvalidSpace(
+                        f"duplicate choices {b!r} and {a!r} (equal in Python); "
+                        "each choice must be distinct"
+                    )
+        object.__setattr__(self, "choices", choices)
+
+    def contains(self, value: Any) -> bool:
+        return any(value == c and type(value) is type(c) for c in self.choices)
+
+    def index(self, value: Any) -> int:
+        for i, c in enumerate(self.choices):
+            if value == c and type(value) is type(c):
+                return i
+        raise ValueError(f"{value!r} is not one of {list(self.choices)!r}")
+
+    def grid(self) -> list[Any]:
+        return list(self.choices)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "categorical", "choices": list(self.choices)}
+
+
+_TYPES: dict[str, type[Distribution]] = {"float": Float, "int": Int, "categorical": Categorical}
+
+
+def distribution_from_dict(name: str, spec: Any) -> Distribution:
+    if isinstance(spec, Distribution):
+        return spec
+    if isinstance(spec, (list, tuple)):
+        return Categorical(spec)
+    if not isinstance(spec, Mapping):
+        raise SpaceTypeError(
+            f"parameter {name!r}: expected a mapping with 'type', or a list of choices, "
+            f"got {spec!r}"
+        )
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    if kind not in _TYPES:
+        raise InvalidSpace(
+            f"parameter {name!r}: type={kind!r} is not one of {sorted(_TYPES)}"
+        )
+    cls = _TYPES[kind]
+    allowed = {"float": {"low", "high", "log", "step"}, "int": {"low", "high", "log", "step"},
+               "categorical": {"choices"}}[kind]
+    unknown = set(spec) - allowed
+    if unknown:
+        raise InvalidSpace(
+            f"parameter {name!r}: unknown key(s) {sorted(unknown)} for type {kind!r}; "
+            f"allowed: {sorted(allowed)}"
+        )
+    try:
+        return cls(**spec)
+    except TypeError as exc:
+        if isinstance(exc, SpaceTypeError):
+            raise
+        raise InvalidSpace(f"parameter {name!r}: {exc}") from None
+
+
+def named(exc: Exception, name: str) -> Exception:
+    """The same error class with the parameter name in front of the message."""
+    msg = str(exc)
+    if msg.startswith(f"parameter {name!r}"):
+        return exc
+    return type(exc)(f"parameter {name!r}: {msg}")
+
+
+def build(name: str, factory: type[Distribution], *args: Any, **kwargs: Any) -> Distribution:
+    """Construct a distribution, naming the parameter in any error it raises."""
+    try:
+        return factory(*args, **kwargs)
+    except (InvalidSpace, SpaceTypeError) as exc:
+        raise named(exc, name) from None
