@@ -6,13 +6,14 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["BadValue", "check_directions", "check_metrics", "objective_arity", "parse_values",
-           "positive_int"]
+__all__ = ["BadValue", "check_directions", "check_metrics", "objective_arity", "objective_ref",
+           "parse_values", "positive_int"]
 
 _DIRECTIONS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize",
                "max": "maximize"}
@@ -75,6 +76,23 @@ def objective_arity(objective: Callable[..., Any]) -> int:
         )
     return 2 if len(required) == 2 or (len(required) < 2 and len(positional) >= 2
                                         and positional[1].name == "trial") else 1
+
+
+def objective_ref(objective: Callable[..., Any]) -> str | None:
+    """``/abs/path/file.py:function`` for a function defined at the top level of a file
+    (what ``unitune worker`` needs to load it again), else None (a lambda, a closure, a
+    callable object, a function typed into a notebook)."""
+    func = inspect.unwrap(objective) if inspect.isfunction(objective) else None
+    qualname = getattr(func, "__qualname__", "")
+    if func is None or not qualname.isidentifier():
+        return None
+    try:
+        path = inspect.getsourcefile(func)
+    except TypeError:
+        return None
+    if path is None or not os.path.isfile(path):
+        return None
+    return f"{os.path.abspath(path)}:{qualname}"
 
 
 def positive_int(value: Any, name: str, allow_none: bool = True) -> int | None:

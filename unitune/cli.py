@@ -1,4 +1,4 @@
-"""The ``unitune`` command: ``backends``, ``run``, ``show``, ``studies``.
+"""The ``unitune`` command: ``backends``, ``run``, ``worker``, ``show``, ``studies``.
 
 Bad flags, unreadable files and invalid spaces exit with status 2 and one line
 that says what is wrong. ``run`` keeps its trials in an embedded journal file by
@@ -128,10 +128,60 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         raise _UsageError(f"give --space FILE.yaml (or define SPACE in {args.objective!r})")
     options = dict(_parse_option(o) for o in args.option)
+    return _optimize(args, objective, space, backend=args.backend,
+                     directions=args.direction or ["minimize"], metrics=args.metric,
+                     options=options, n_trials=args.n_trials, timeout=args.timeout,
+                     seed=args.seed, study=args.study or default_name,
+                     on_failure=args.on_failure)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Join a stored study: its space, directions, backend, options and budget are read
+    from the ledger, so every machine runs the same command."""
+    from unitune.ledger import open_existing
+
+    storage = args.storage or _default_storage()
+    if "://" not in storage and not Path(storage).is_file():
+        raise _UsageError(f"storage file {storage!r} does not exist")
+    ledger = open_existing(args.study, storage)
+    settings = ledger.settings()
+    if settings is None or ledger.space is None:
+        raise _UsageError(f"study {args.study!r} was not started by unitune (no run settings "
+                          "in the ledger); start it with `unitune run ... --study "
+                          f"{args.study}` first")
+    spec = args.objective or settings.get("objective")
+    if spec is None:
+        raise _UsageError(f"study {args.study!r} was started with an objective that is not a "
+                          "function in a file (a lambda or a closure); give it: "
+                          f"unitune worker FILE.py:FUNCTION --study {args.study}")
+    if not args.objective and not Path(spec.rpartition(":")[0]).is_file():
+        raise _UsageError(f"the study's objective file {spec.rpartition(':')[0]!r} is not on "
+                          "this machine; give its copy here: unitune worker FILE.py:FUNCTION "
+                          f"--study {args.study}")
+    if settings.get("options_not_stored") and not args.option:
+        raise _UsageError(f"study {args.study!r} was run with options that the ledger cannot "
+                          "store (not JSON); give them with --option KEY=VALUE")
+    objective, _, _ = _load_objective(spec)
+    options = {**(settings.get("options") or {}), **dict(_parse_option(o) for o in args.option)}
+    n_trials = args.n_trials or settings.get("n_trials")
+    timeout = args.timeout or (settings.get("timeout") if n_trials is None else None)
+    if not args.quiet:
+        print(f"worker joins study {args.study!r}: {settings['backend']}, "
+              f"{'until it holds ' + str(n_trials) + ' trials' if n_trials else ''}"
+              f"{' for ' + str(timeout) + ' s' if timeout else ''}", flush=True)
+    return _optimize(args, objective, ledger.space, backend=settings["backend"],
+                     directions=list(ledger.directions), metrics=ledger.metrics,
+                     options=options, n_trials=n_trials, timeout=timeout, seed=args.seed,
+                     study=args.study, on_failure=settings.get("on_failure", "continue"))
+
+
+def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: str,
+              **settings: Any) -> int:
+    """Run the study with the flags common to ``run`` and ``worker``; print the result."""
+    import unitune as ut
+
     if args.ray_address:
-        options["address"] = args.ray_address
-    directions = args.direction or ["minimize"]
-    study = args.study or default_name
+        settings["options"]["address"] = args.ray_address
     storage = args.storage or _default_storage()
 
     def show_trial(record: ut.TrialRecord) -> None:
@@ -141,12 +191,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"trial {record.number:>4}  {record.state.value:<8} {values:>12}  {params}{why}",
               flush=True)
 
-    result = ut.optimize(
-        objective, space, backend=args.backend, directions=directions, metrics=args.metric,
-        n_trials=args.n_trials, timeout=args.timeout, n_workers=args.workers, seed=args.seed,
-        storage=storage, study_name=study, options=options,
-        callbacks=[] if args.quiet else [show_trial], on_failure=args.on_failure,
-    )
+    result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
+                         study_name=study, callbacks=[] if args.quiet else [show_trial],
+                         **settings)
     print()
     _summary(result, storage)
     if result.interrupted:
@@ -238,6 +285,17 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _execution_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE}, "
+                   "or $UNITUNE_STORAGE)")
+    p.add_argument("--workers", type=_positive(int), default=1, help="trials in parallel "
+                   "in this process")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
+    p.add_argument("--ray-address", help="join this Ray cluster (ray:* backends)")
+    p.add_argument("--quiet", action="store_true", help="no line per trial")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="unitune", description="One search space, one objective, any HPO "
                      "engine: Optuna, scikit-optimize, Ray Tune, pymoo.")
@@ -261,18 +319,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", help="name of each objective value, in "
                    "order (lets FUNCTION return a dict)")
     p.add_argument("--seed", type=_non_negative_int)
-    p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE}, "
-                   "or $UNITUNE_STORAGE)")
     p.add_argument("--study", help="study name (default FILE:FUNCTION); the same name "
                    "resumes the study")
-    p.add_argument("--workers", type=_positive(int), default=1, help="trials in parallel")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
-    p.add_argument("--ray-address", help="join this Ray cluster (ray:* backends)")
     p.add_argument("--on-failure", choices=["continue", "stop"], default="continue",
                    help="what a failing trial does to the study")
-    p.add_argument("--quiet", action="store_true", help="no line per trial")
+    _execution_flags(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("worker", help="join a stored study from another process or machine "
+                       "(its space, backend, options and budget come from the ledger)")
+    p.add_argument("objective", nargs="?", help="FILE.py:FUNCTION (default: the one the study "
+                   "was started with, at the same path)")
+    p.add_argument("--study", required=True)
+    p.add_argument("--n-trials", type=_positive(int), help="finished trials the study should "
+                   "hold (default: the study's)")
+    p.add_argument("--timeout", type=_positive(float), help="stop starting trials after "
+                   "this many seconds")
+    p.add_argument("--seed", type=_non_negative_int, help="default none: a worker seeded like "
+                   "another would propose the same params")
+    _execution_flags(p)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("show", help="the best trial and a table of the trials of a study")
     p.add_argument("--study", required=True)

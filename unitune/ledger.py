@@ -10,26 +10,34 @@ and ``optuna.visualization`` read it as they read any Optuna study).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import socket
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from unitune._heartbeat import HEARTBEAT_GRACE, HEARTBEAT_INTERVAL, Heartbeat
+from unitune._optuna_space import optuna_distributions, union_distributions
 from unitune.errors import InvalidOption, StudyMismatch
 from unitune.records import Result, TrialRecord, TrialState
-from unitune.space import Categorical, Distribution, Float, Int, Space
+from unitune.space import Space
 
 __all__ = ["Ledger", "load", "open_storage", "optuna_distributions"]
 
 SPACE_ATTR = "unitune:space"
 RUN_ATTR = "unitune"  # per trial: {"backend": ..., "owner": "host:pid"}
+SETTINGS_ATTR = "unitune:run"  # per study: how the last optimize() ran it (for workers)
 ERROR_ATTR = "unitune:error"
 INTERRUPTED_ATTR = "unitune:interrupted"
 CONSTRAINTS_ATTR = "constraints"  # Optuna's own key: its samplers read it (<= 0 feasible)
 
 _HOST = socket.gethostname()
+
+logger = logging.getLogger("unitune")
 
 
 def open_storage(storage: Any) -> Any:
@@ -57,9 +65,14 @@ def open_storage(storage: Any) -> Any:
                 "sqlite:///FILE, postgresql://... or mysql://..."
             )
         try:
-            return optuna.storages.RDBStorage(storage)
+            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                rdb = optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_INTERVAL,
+                                                 grace_period=HEARTBEAT_GRACE)
         except ImportError as exc:
             raise InvalidOption(f"storage={storage!r}: {exc}") from None
+        # Optuna's cache of finished trials over the database, as optuna.create_study uses
+        return optuna.storages.get_storage(rdb)
     raise InvalidOption(
         f"storage must be None, a file path, a database URL or an Optuna storage, got {storage!r}"
     )
@@ -77,49 +90,6 @@ def _quiet_optuna() -> None:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         _quieted = True
-
-
-def optuna_distribution(dist: Distribution) -> Any:
-    from optuna import distributions as od
-
-    if isinstance(dist, Float):
-        return od.FloatDistribution(dist.low, dist.high, log=dist.log, step=dist.step)
-    if isinstance(dist, Int):
-        return od.IntDistribution(dist.low, dist.high, log=dist.log, step=dist.step)
-    if isinstance(dist, Categorical):
-        return od.CategoricalDistribution(dist.choices)
-    raise TypeError(f"not a unitune distribution: {dist!r}")
-
-
-def optuna_distributions(space: Space) -> dict[str, Any]:
-    return {name: optuna_distribution(d) for name, d in space.items()}
-
-
-def union_distributions(space: Space) -> list[dict[str, Any]]:
-    """Per branch of a union, its Optuna distributions. Optuna keeps one categorical value
-    set per parameter name in a study, so a categorical that differs between branches
-    (``kernel: [linear]`` here, ``[rbf]`` there) is stored over the union of its choices."""
-    merged: dict[str, list[Any]] = {}
-    for branch in space.branches:
-        for name, dist in branch.items():
-            if isinstance(dist, Categorical):
-                merged[name] = merged.get(name, []) + list(dist.choices)
-    out = []
-    for branch in space.branches:
-        dists = optuna_distributions(branch)
-        for name, dist in branch.items():
-            if isinstance(dist, Categorical):
-                dists[name] = optuna_distribution(Categorical(_dedupe(merged[name])))
-        out.append(dists)
-    return out
-
-
-def _dedupe(values: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for v in values:
-        if not any(v == o and type(v) is type(o) for o in out):
-            out.append(v)
-    return out
 
 
 def _canonical(obj: Any) -> str:
@@ -148,6 +118,7 @@ class Ledger:
         self.directions = directions
         self.metrics = metrics
         self.backend: str | None = None
+        self.heartbeat = Heartbeat(storage)
         if space is not None and space.branches:
             self._dists = union_distributions(space)
         elif space is not None:
@@ -245,12 +216,14 @@ class Ledger:
             system_attrs={RUN_ATTR: self.run_attr()}, intermediate_values={}, trial_id=-1,
         )
         trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
+        self.heartbeat.add(trial_id)
         return trial_id, self.storage.get_trial_number_from_id(trial_id)
 
     def mark_started(self, trial_id: int) -> None:
         """Tag a trial that an engine created itself (Optuna's ask) with its backend and
         owner (a resumed study fails the RUNNING trials of a dead owner)."""
         self.storage.set_trial_system_attr(trial_id, RUN_ATTR, self.run_attr())
+        self.heartbeat.add(trial_id)
 
     def claim_waiting(self) -> tuple[int, int, dict[str, Any]] | None:
         """Take an enqueued (WAITING) trial, set its params and make it RUNNING."""
@@ -281,12 +254,17 @@ class Ledger:
         self.storage.create_new_trial(self.study_id, template_trial=template)
 
     def report(self, trial_id: int, step: int, value: float) -> None:
-        self.storage.set_trial_intermediate_value(trial_id, step, value)
+        with self._unless_taken_over(trial_id):
+            self.storage.set_trial_intermediate_value(trial_id, step, value)
 
     def set_constraints(self, trial_id: int, values: Sequence[float]) -> None:
         self.storage.set_trial_system_attr(trial_id, CONSTRAINTS_ATTR, list(values))
 
     def set_error(self, trial_id: int, error: str, interrupted: bool = False) -> None:
+        with self._unless_taken_over(trial_id):
+            self._set_error(trial_id, error, interrupted)
+
+    def _set_error(self, trial_id: int, error: str, interrupted: bool) -> None:
         self.storage.set_trial_system_attr(trial_id, ERROR_ATTR, error)
         if interrupted:
             self.storage.set_trial_system_attr(trial_id, INTERRUPTED_ATTR, True)
@@ -295,29 +273,84 @@ class Ledger:
                values: Sequence[float] | None = None) -> None:
         from optuna.trial import TrialState as OTS
 
-        self.storage.set_trial_state_values(trial_id, OTS[state.value],
-                                            list(values) if values is not None else None)
+        with self._unless_taken_over(trial_id):
+            self.storage.set_trial_state_values(trial_id, OTS[state.value],
+                                                list(values) if values is not None else None)
+        self.heartbeat.remove(trial_id)
+
+    @contextlib.contextmanager
+    def _unless_taken_over(self, trial_id: int) -> Iterator[None]:
+        """A trial of this process that another worker failed (its heartbeat was late
+        past the grace period) stays failed and was queued again: keep going without it."""
+        from optuna.exceptions import UpdateFinishedTrialError
+
+        try:
+            yield
+        except UpdateFinishedTrialError:
+            self.heartbeat.remove(trial_id)
+            logger.warning("trial id %s was failed by another worker (no heartbeat for the "
+                           "grace period); what this process wrote for it is dropped", trial_id)
+
+    def close(self) -> None:
+        """Stop the heartbeats (this process runs no more trials) and sync to disk."""
+        self.heartbeat.close()
+        self.sync()
 
     def recover_stale(self) -> list[dict[str, Any]]:
-        """Fail the RUNNING trials whose process on this host has died, and enqueue their
-        params again so that the resumed study re-runs them. Returns those params."""
+        """Fail the RUNNING trials whose owner is gone (a dead process on this host, or
+        no heartbeat for the grace period from any host), and enqueue their params again
+        so that the study re-runs them. Returns those params."""
+        from optuna.exceptions import UpdateFinishedTrialError
         from optuna.trial import TrialState as OTS
 
+        silent = self.heartbeat.stale_trial_ids(self.study_id)
         recovered = []
         for frozen in self.storage.get_all_trials(self.study_id, deepcopy=False,
                                                   states=(OTS.RUNNING,)):
-            run = frozen.system_attrs.get(RUN_ATTR) or {}
-            host, _, pid = str(run.get("owner", "")).rpartition(":")
-            if host != _HOST or not pid.isdigit() or _pid_alive(int(pid)):
+            owner = str((frozen.system_attrs.get(RUN_ATTR) or {}).get("owner", ""))
+            host, _, pid = owner.rpartition(":")
+            if host == _HOST and pid.isdigit() and not _pid_alive(int(pid)):
+                why = f"interrupted: process {pid} ended while the trial ran"
+            elif frozen._trial_id in silent:
+                why = (f"interrupted: no heartbeat from {owner or 'its process'} for "
+                       f"{self.heartbeat.grace:g} s")
+            else:
                 continue
-            self.set_error(frozen._trial_id,
-                           f"interrupted: process {pid} ended while the trial ran",
-                           interrupted=True)
-            self.storage.set_trial_state_values(frozen._trial_id, OTS.FAIL)
+            try:
+                self._set_error(frozen._trial_id, why, interrupted=True)
+                self.storage.set_trial_state_values(frozen._trial_id, OTS.FAIL)
+            except UpdateFinishedTrialError:  # its owner or another worker got there first
+                continue
             recovered.append(dict(frozen.params))
             if frozen.params:
                 self.enqueue(frozen.params)
         return recovered
+
+    def used_budget(self) -> tuple[int, int]:
+        """(trials that count toward ``n_trials``, RUNNING trials of other processes):
+        what several processes working on one study share."""
+        from optuna.trial import TrialState as OTS
+
+        counted = others = 0
+        me = self.run_attr()["owner"]
+        for frozen in self.storage.get_all_trials(self.study_id, deepcopy=False):
+            if frozen.state == OTS.RUNNING:
+                counted += 1
+                others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != me
+            elif frozen.state.is_finished():
+                counted += not frozen.system_attrs.get(INTERRUPTED_ATTR, False)
+        return counted, others
+
+    def record_settings(self, settings: Mapping[str, Any]) -> None:
+        """Keep how this study is being run, so that ``unitune worker`` can join it."""
+        try:
+            json.dumps(settings)
+        except (TypeError, ValueError):
+            settings = {**settings, "options": None, "options_not_stored": True}
+        self.storage.set_study_system_attr(self.study_id, SETTINGS_ATTR, dict(settings))
+
+    def settings(self) -> dict[str, Any] | None:
+        return self.storage.get_study_system_attrs(self.study_id).get(SETTINGS_ATTR)
 
     def sync(self) -> None:
         """Make every write durable on disk (the embedded journal fsyncs in groups)."""
@@ -376,8 +409,8 @@ def _constraints(sysattrs: Mapping[str, Any]) -> tuple[float, ...] | None:
     return tuple(float(v) for _, v in sorted(keyed)) if keyed else None
 
 
-def load(study_name: str, storage: Any) -> Result:
-    """Read a stored study (whichever backend ran it) as a ``Result``."""
+def open_existing(study_name: str, storage: Any) -> Ledger:
+    """The ledger of a study that is already stored (whichever backend ran it)."""
     storage_obj = open_storage(storage)
     try:
         study_id = storage_obj.get_study_id_from_name(study_name)
@@ -391,6 +424,10 @@ def load(study_name: str, storage: Any) -> Result:
     attrs = storage_obj.get_study_user_attrs(study_id)
     space = Space.from_dict(attrs[SPACE_ATTR]) if SPACE_ATTR in attrs else None
     metrics = storage_obj.get_study_system_attrs(study_id).get("study:metric_names")
-    ledger = Ledger(storage_obj, study_name, study_id, space, directions,
-                    tuple(metrics) if metrics else None)
-    return ledger.result()
+    return Ledger(storage_obj, study_name, study_id, space, directions,
+                  tuple(metrics) if metrics else None)
+
+
+def load(study_name: str, storage: Any) -> Result:
+    """Read a stored study (whichever backend ran it) as a ``Result``."""
+    return open_existing(study_name, storage).result()

@@ -22,6 +22,7 @@ from unitune._checks import (
     check_directions,
     check_metrics,
     objective_arity,
+    objective_ref,
     parse_values,
     positive_int,
 )
@@ -79,6 +80,18 @@ class Driver:
         self.backend = adapter.name
         self.checkpoints: dict[int, Any] = {}
         self.warned_constraints = False
+        self.shared_budget: int | None = None  # set when other processes may share the study
+
+    def room(self) -> bool:
+        """May another trial start? In a stored study the budget is the study's: trials
+        that other processes (``unitune worker``) have finished or are running count too."""
+        if self.shared_budget is None:
+            return True
+        with self.lock:
+            used, others_running = self.ledger.used_budget()
+            if used >= self.shared_budget and others_running and self.ledger.recover_stale():
+                used, _ = self.ledger.used_budget()  # a dead worker's trials are re-run
+        return used < self.shared_budget
 
     # -- called by Trial ----------------------------------------------------------------------
     def trial_report(self, trial: Trial, step: int, value: float) -> bool:
@@ -226,7 +239,7 @@ class Driver:
         proposal = None
         try:
             while (target is None or done < target) and not self.stop:
-                if deadline is not None and time.monotonic() >= deadline:
+                if deadline is not None and time.monotonic() >= deadline or not self.room():
                     break
                 proposal = self.next_proposal()
                 if proposal is WAIT:
@@ -261,7 +274,8 @@ class Driver:
             while True:
                 while (len(in_flight) < n_workers and not exhausted and not self.stop
                        and (target is None or done + len(in_flight) < target)
-                       and (deadline is None or time.monotonic() < deadline)):
+                       and (deadline is None or time.monotonic() < deadline)
+                       and self.room()):
                     with self.lock:
                         proposal = self.next_proposal()
                     if proposal is WAIT:
@@ -355,6 +369,11 @@ def optimize(
     ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
     ledger.backend = adapter_cls.name
     ledger.recover_stale()
+    if storage is not None:
+        ledger.record_settings({
+            "objective": objective_ref(objective), "backend": adapter_cls.name,
+            "n_trials": n_trials, "timeout": timeout, "seed": seed,
+            "options": dict(options or {}), "on_failure": on_failure})
     existing = ledger.records()
     adapter = adapter_cls(space, dirs, seed=None if seed is None else int(seed),
                           n_workers=n_workers, options=options or {},  # type: ignore[arg-type]
@@ -366,10 +385,12 @@ def optimize(
     run = Driver(objective, adapter, ledger, metric_names, callbacks, on_failure,
                any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                has_waiting=any(r.state is TrialState.WAITING for r in existing))
+    if storage is not None and not adapter.owns_loop:
+        run.shared_budget = budget
     try:
         interrupted = run.run(target, timeout, n_workers)  # type: ignore[arg-type]
     finally:
-        ledger.sync()
+        ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
     return ledger.result(backend=adapter_cls.name, interrupted=interrupted)

@@ -12,6 +12,7 @@ plus ``pruner`` and ``pruner_options``.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -23,6 +24,11 @@ from unitune.records import TrialState
 from unitune.space import Space
 
 __all__ = ["PRUNERS"]
+
+# study.ask() warns when the storage keeps heartbeats, because study.optimize() is what
+# feeds them in Optuna; in unitune the ledger feeds them for every trial it runs.
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with "
+                        "Study.optimize", category=UserWarning)
 
 # name -> (Optuna pruner class name, default keyword arguments)
 PRUNERS: dict[str, tuple[str, dict[str, Any]]] = {

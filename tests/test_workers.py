@@ -1,0 +1,204 @@
+"""Several processes on one study: ``unitune worker`` joins a stored study with what the
+ledger recorded, the budget is the study's (not each process's), and a trial whose
+machine went silent is failed and re-run by the workers that carry on (heartbeats)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+import unitune as ut
+from unitune.ledger import RUN_ATTR
+
+_SCRIPT = Path(sys.executable).parent / "unitune"
+UNITUNE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "unitune.cli"]
+POSTGRES = os.environ.get("UNITUNE_TEST_POSTGRES_URL",
+                          "postgresql://unitune:unitune@127.0.0.1:5432/unitune")
+
+OBJECTIVE = textwrap.dedent("""
+    import os
+    import time
+
+    SPACE = {"x": {"type": "float", "low": -5, "high": 5}}
+
+    def slow(params):
+        time.sleep(0.3)
+        if os.environ.get("ROLE") == "worker":
+            open("worker.joined", "w").close()
+        elif os.environ.get("ROLE") == "run":  # hold on until the worker has joined
+            deadline = time.monotonic() + 120
+            while not os.path.exists("worker.joined") and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return (params["x"] - 1.0) ** 2
+
+    def forever(params):
+        if os.environ.get("HANG"):
+            time.sleep(3600)
+        return (params["x"] - 1.0) ** 2
+    """)
+
+
+def owners(storage, study):
+    reader = ut.ledger.open_storage(storage)
+    study_id = reader.get_study_id_from_name(study)
+    return [(t.state.name, (t.system_attrs.get(RUN_ATTR) or {}).get("owner"))
+            for t in reader.get_all_trials(study_id, deepcopy=False)]
+
+
+def wait_for(condition, what, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    (tmp_path / "obj.py").write_text(OBJECTIVE)
+    return tmp_path
+
+
+def test_a_worker_joins_a_running_study_and_they_share_its_budget(workdir):
+    n = 32
+    journal = workdir / ".unitune" / "studies.journal"
+    run = subprocess.Popen([*UNITUNE, "run", "obj.py:slow", "--n-trials", str(n), "--seed",
+                            "0", "--quiet"], cwd=workdir, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "ROLE": "run"})
+    wait_for(lambda: journal.is_file() and owners(str(journal), "obj:slow"),
+             "the run's first trial")
+    # the worker is given nothing but the study: objective, space, backend, budget and
+    # direction come from the ledger
+    worker = subprocess.run([*UNITUNE, "worker", "--study", "obj:slow"], cwd=workdir,
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "ROLE": "worker"})
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0 and worker.returncode == 0, err + worker.stderr
+    assert "worker joins study 'obj:slow': optuna:tpe, until it holds 32 trials" in worker.stdout
+
+    trials = owners(str(journal), "obj:slow")
+    assert all(state == "COMPLETE" for state, _ in trials)
+    # n_trials is the study's: together they ran 32, not 32 each. Two processes that check
+    # the count at the same instant may both start the last one (as Optuna's
+    # MaxTrialsCallback may), so at most one more.
+    assert n <= len(trials) <= n + 1
+    by_owner = {owner for _, owner in trials}
+    assert len(by_owner) == 2  # both processes ran trials of the study
+    result = ut.load("obj:slow", str(journal))
+    assert len({t.params["x"] for t in result.trials}) == len(trials)  # no point twice
+    assert result.best_value < 1.0
+
+
+def test_worker_refuses_what_it_cannot_join(workdir):
+    journal = str(workdir / "s.journal")
+    ut.optimize(lambda p: p["x"], ut.Space(x=ut.Float(0, 1)), n_trials=2, storage=journal,
+                study_name="lambda")
+
+    def worker(*args):
+        return subprocess.run([*UNITUNE, "worker", *args, "--storage", journal],
+                              cwd=workdir, capture_output=True, text=True, timeout=120)
+
+    missing = worker("--study", "nope")
+    assert missing.returncode == 2
+    assert "study 'nope' is not in storage" in missing.stderr and "lambda" in missing.stderr
+
+    anonymous = worker("--study", "lambda")
+    assert anonymous.returncode == 2
+    assert "not a function in a file" in anonymous.stderr
+    assert "unitune worker FILE.py:FUNCTION --study lambda" in anonymous.stderr
+
+    # given the objective, it joins: the budget recorded by the first run is already met
+    joined = worker("obj.py:slow", "--study", "lambda", "--n-trials", "3", "--quiet")
+    assert joined.returncode == 0, joined.stderr
+    assert len(ut.load("lambda", journal).trials) == 3
+
+
+def test_worker_names_the_objective_file_missing_on_this_machine(workdir, tmp_path_factory):
+    journal = str(workdir / "s.journal")
+    run = subprocess.run([*UNITUNE, "run", "obj.py:slow", "--n-trials", "1", "--storage",
+                          journal, "--quiet"], cwd=workdir, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    (workdir / "obj.py").unlink()
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    worker = subprocess.run([*UNITUNE, "worker", "--study", "obj:slow", "--storage", journal],
+                            cwd=elsewhere, capture_output=True, text=True, timeout=120)
+    assert worker.returncode == 2
+    assert f"objective file {str(workdir / 'obj.py')!r} is not on this machine" in worker.stderr
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hb.db'}"
+    storage = optuna.storages.RDBStorage(POSTGRES)
+    for study in storage.get_all_studies():
+        if study.study_name.startswith("unitune-hb-"):
+            storage.delete_study(study._study_id)
+    return POSTGRES
+
+
+def test_a_trial_whose_machine_went_silent_is_failed_and_run_again(workdir, database):
+    """A worker on 'another host' (its owner tag says so, so its pid cannot be checked)
+    keeps its trial while its heartbeats come; once they stop for the grace period the
+    next worker fails that trial and runs its params again."""
+    name = f"unitune-hb-{os.getpid()}"
+    grace = 6
+    code = textwrap.dedent(f"""
+        import sys, optuna, unitune as ut
+        sys.path.insert(0, {str(workdir)!r})
+        from obj import SPACE, forever
+        storage = optuna.storages.RDBStorage({database!r}, heartbeat_interval=1,
+                                             grace_period={grace})
+        ut.optimize(forever, SPACE, storage=storage, study_name={name!r}, n_trials=1, seed=0)
+        """)
+    hung = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "HANG": "1"})
+    try:
+        wait_for(lambda: _running(database, name), "the hung trial")
+        stuck = _running(database, name)[0]
+        reader = ut.ledger.open_storage(database)
+        reader.set_trial_system_attr(stuck._trial_id, RUN_ATTR,
+                                     {"backend": "optuna:tpe", "owner": "another-host:1"})
+
+        def resume(n_trials):
+            storage = optuna.storages.RDBStorage(database, heartbeat_interval=1,
+                                                 grace_period=grace)
+            sys.path.insert(0, str(workdir))
+            from obj import SPACE, forever
+            return ut.optimize(forever, SPACE, storage=storage, study_name=name,
+                               n_trials=n_trials, seed=1)
+
+        time.sleep(grace + 1)  # longer than the grace period, but the heartbeats go on
+        alive = resume(2)
+        assert [t.state for t in alive.trials] == [ut.TrialState.RUNNING,
+                                                   ut.TrialState.COMPLETE]
+    finally:
+        os.kill(hung.pid, signal.SIGKILL)
+        hung.wait(timeout=30)
+
+    time.sleep(grace + 1.5)  # silence past the grace period
+    final = resume(2)
+    states = [t.state for t in final.trials]
+    assert states == [ut.TrialState.FAIL, ut.TrialState.COMPLETE, ut.TrialState.COMPLETE]
+    assert final.trials[0].error == f"interrupted: no heartbeat from another-host:1 for {grace} s"
+    assert final.trials[2].params == stuck.params  # its point ran again
+    assert len(final.completed) == 2  # the failed one does not count toward n_trials
+
+
+def _running(url, name):
+    reader = ut.ledger.open_storage(url)
+    try:
+        study_id = reader.get_study_id_from_name(name)
+    except KeyError:
+        return []
+    return reader.get_all_trials(study_id, deepcopy=False,
+                                 states=(optuna.trial.TrialState.RUNNING,))
