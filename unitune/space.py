@@ -27,6 +27,10 @@ from unitune.errors import InvalidSpace, SpaceTypeError
 
 __all__ = ["Categorical", "Distribution", "Float", "Int", "Space"]
 
+# Their public home: reprs, help() and pickles name unitune.space, as before the split.
+for _cls in (Distribution, Float, Int, Categorical):
+    _cls.__module__ = __name__
+
 
 class Space(Mapping[str, Distribution]):
     """An ordered set of named parameters, or a union of such sets (``branches``).
