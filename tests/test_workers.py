@@ -116,6 +116,13 @@ def test_worker_refuses_what_it_cannot_join(workdir):
     assert "not a function in a file" in anonymous.stderr
     assert "unitune worker FILE.py:FUNCTION --study lambda" in anonymous.stderr
 
+    ut.optimize(lambda p: p["x"], ut.Space(x=ut.Float(0, 1)), backend="ray:random",
+                n_trials=1, storage=journal, study_name="on-ray")
+    ray_study = worker("obj.py:slow", "--study", "on-ray")
+    assert ray_study.returncode == 2
+    assert "Ray backends scale out through a Ray cluster" in ray_study.stderr
+    assert "--ray-address" in ray_study.stderr
+
     # given the objective, it joins: the budget recorded by the first run is already met
     joined = worker("obj.py:slow", "--study", "lambda", "--n-trials", "3", "--quiet")
     assert joined.returncode == 0, joined.stderr

@@ -149,6 +149,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise _UsageError(f"study {args.study!r} was not started by unitune (no run settings "
                           "in the ledger); start it with `unitune run ... --study "
                           f"{args.study}` first")
+    if settings["backend"].startswith("ray:"):
+        raise _UsageError(f"study {args.study!r} runs on {settings['backend']}: Ray backends "
+                          "scale out through a Ray cluster, not workers; run it with "
+                          "--ray-address HOST:PORT")
     spec = args.objective or settings.get("objective")
     if spec is None:
         raise _UsageError(f"study {args.study!r} was started with an objective that is not a "
