@@ -71,6 +71,8 @@ def test_run_then_show_then_resume(workdir):
     best = stored.best_trial
     shown = cli("show", "--study", "obj:quadratic", cwd=workdir).stdout
     assert f"best trial {best.number}: value={best.value:.6g} (minimize)" in shown
+    assert (f"last run: optuna:tpe, n_trials=12, seed=1, objective {(workdir / 'obj.py').resolve()}:quadratic"
+            in shown)
     assert len([ln for ln in shown.splitlines() if " COMPLETE " in ln]) == 12
     again = cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "15",
                 "--seed", "1", cwd=workdir)

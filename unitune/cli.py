@@ -230,13 +230,20 @@ def _summary(result: Any, storage: str) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    import unitune as ut
-
     storage = args.storage or _default_storage()
     if "://" not in storage and not Path(storage).is_file():
         raise _UsageError(f"storage file {storage!r} does not exist")
-    result = ut.load(args.study, storage)
+    from unitune.ledger import open_existing
+
+    ledger = open_existing(args.study, storage)
+    result = ledger.result()
     _summary(result, storage)
+    settings = ledger.settings()
+    if settings:
+        budget = f"n_trials={settings['n_trials']}" if settings.get("n_trials") else (
+            f"timeout={settings.get('timeout')} s")
+        print(f"last run: {settings['backend']}, {budget}, seed={settings.get('seed')}, "
+              f"objective {settings.get('objective') or '(not a function in a file)'}")
     if args.summary:
         return 0
     names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(
