@@ -7,6 +7,7 @@ head with ``ray start`` and stops it by process id.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -43,6 +44,118 @@ def accumulate(params, trial):
         trial.checkpoint(state)
         trial.report(state["total"], step)
     return state["total"]
+
+
+def logged(log):
+    """``curve``, writing each (re)start of a trial to ``log``: the number the worker
+    sees and the params it starts from, in the order trials start."""
+
+    def objective(params, trial):
+        with open(log, "a") as fh:
+            fh.write(json.dumps({"number": trial.number, "params": params}) + "\n")
+        return curve(params, trial)
+
+    return objective
+
+
+def starts(log):
+    """(number, params) of each trial, in the order the trials first started."""
+    out = {}
+    with open(log) as fh:
+        for line in fh:
+            entry = json.loads(line)
+            out.setdefault(entry["number"], entry["params"])
+    return list(out.items())
+
+
+def left_unfinished(path, name):
+    """The numbers of the trials the ledger holds as WAITING or RUNNING."""
+    import optuna
+
+    from unitune.ledger import open_storage
+
+    study = optuna.load_study(study_name=name, storage=open_storage(path))
+    return [t.number for t in study.get_trials(states=(optuna.trial.TrialState.WAITING,
+                                                        optuna.trial.TrialState.RUNNING))]
+
+
+def a_study_with_queued_trials(path, name, space):
+    """Three finished trials, the fourth cut short by Ctrl-C (optimize fails it as
+    interrupted and queues its params again: trial 4) and one point the user enqueued
+    with Optuna (trial 5). Returns the queued params, in queue order."""
+    import optuna
+
+    from unitune.ledger import open_storage
+
+    calls = []
+
+    def interrupted_on_the_fourth(params):
+        calls.append(params)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return abs(params["x"])
+
+    first = ut.optimize(interrupted_on_the_fourth, space, backend="optuna:random",
+                        n_trials=10, seed=0, storage=path, study_name=name)
+    assert first.interrupted and len(calls) == 4
+    user_point = {"x": 0.25, "k": "b"}
+    optuna.load_study(study_name=name, storage=open_storage(path)).enqueue_trial(user_point)
+    return [calls[3], user_point]
+
+
+QUEUED_SPACE = ut.Space(x=ut.Float(-3.0, 3.0), k=ut.Categorical(["a", "b", "c"]))
+
+
+@pytest.mark.parametrize("backend, options", [
+    ("ray:random", None),
+    ("ray:asha", {"max_t": 8, "reduction_factor": 2}),
+    ("ray:optuna", None),
+    ("ray:pbt", {"perturbation_interval": 2}),
+])
+def test_a_resumed_study_runs_its_queued_trials_first_on_their_own_numbers(
+        backend, options, tmp_path):
+    path, log = str(tmp_path / "s.journal"), str(tmp_path / "starts.jsonl")
+    queued = a_study_with_queued_trials(path, "q", QUEUED_SPACE)
+    assert [(t.number, t.state) for t in ut.load("q", path).trials] == [
+        (0, ut.TrialState.COMPLETE), (1, ut.TrialState.COMPLETE), (2, ut.TrialState.COMPLETE),
+        (3, ut.TrialState.FAIL)]
+    assert left_unfinished(path, "q") == [4, 5]
+
+    result = ut.optimize(logged(log), QUEUED_SPACE, backend=backend, n_trials=7, seed=0,
+                         storage=path, study_name="q", options=options)
+
+    # The queued params ran first, as the trials that were waiting for them.
+    started = starts(log)
+    assert started[:2] == [(4, queued[0]), (5, queued[1])]
+    # Every trial ran under its ledger number (what trial.number says in the worker).
+    assert [n for n, _ in started] == [4, 5, 6, 7]
+    by_number = {t.number: t for t in result.trials}
+    for number, params in started:
+        history = by_number[number].user_attrs.get(HISTORY)  # PBT: params it started with
+        assert (history[0]["params"] if history else by_number[number].params) == params
+    assert [t.backend for t in result.trials[4:]] == [backend] * 4
+    # Nothing is left waiting or running; the study holds n_trials finished trials, plus
+    # the interrupted one, which does not count.
+    assert left_unfinished(path, "q") == []
+    assert all(t.state.is_finished() for t in result.trials)
+    assert [t.number for t in result.trials] == list(range(8))
+    assert by_number[3].user_attrs.get("unitune:interrupted") is True
+    assert sum(not t.user_attrs.get("unitune:interrupted") for t in result.trials) == 7
+
+
+def test_queued_trials_beyond_the_budget_wait_for_the_next_resume(tmp_path):
+    path, log = str(tmp_path / "s.journal"), str(tmp_path / "starts.jsonl")
+    queued = a_study_with_queued_trials(path, "b", QUEUED_SPACE)
+    ut.optimize(logged(log), QUEUED_SPACE, backend="ray:random", n_trials=4,
+                storage=path, study_name="b")
+    assert starts(log) == [(4, queued[0])]
+    assert left_unfinished(path, "b") == [5]
+    result = ut.optimize(logged(log), QUEUED_SPACE, backend="ray:random", n_trials=5,
+                         storage=path, study_name="b")
+    assert starts(log) == [(4, queued[0]), (5, queued[1])]
+    assert left_unfinished(path, "b") == []
+    assert [(t.number, t.params) for t in result.trials[4:]] == [(4, queued[0]),
+                                                                 (5, queued[1])]
 
 
 def test_asha_prunes_most_trials_and_trains_a_fraction_of_the_epochs():

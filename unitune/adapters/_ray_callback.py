@@ -2,12 +2,15 @@
 ledger through the optimize() driver, and a stopper that ends the run early.
 
 Ledger writes happen here, in the driver process, whatever machine the trial ran
-on: a trial is begun when Ray starts it (its number is its Ray index plus the
-study's offset, so the worker knows it without asking), its intermediate values
-are written as they arrive, and it ends COMPLETE/FAIL/PRUNED from its last
-report. A trial Ray stops without a final report was stopped by the scheduler:
-PRUNED. One cut short by the end of the run (timeout, a callback's StopStudy,
-an error) is recorded as interrupted, so that resuming re-runs it.
+on: a trial is begun when Ray starts it, its intermediate values are written as
+they arrive, and it ends COMPLETE/FAIL/PRUNED from its last report. Ray's first
+trials are the study's queued points (see ``_ray_engine``): each is booked on its
+WAITING ledger trial, claimed as the driver claims one for any backend, and keeps
+its number; the others are new trials numbered in Ray's order after the study's
+last trial (so the worker knows its number without asking). A trial Ray stops
+without a final report was stopped by the scheduler: PRUNED. One cut short by the
+end of the run (timeout, a callback's StopStudy, an error) is recorded as
+interrupted, so that resuming re-runs it.
 """
 
 from __future__ import annotations
@@ -44,9 +47,8 @@ class _Holder:
     _proposal: Proposal
 
 
-def _index(trial_id: str) -> int:
-    tail = trial_id.rpartition("_")[2]
-    return int(tail) if tail.isdigit() else -1
+def _index(trial: Any) -> int:
+    return rt.trial_index(str(trial))
 
 
 def make_callback_class() -> type:
@@ -54,10 +56,12 @@ def make_callback_class() -> type:
     from ray import tune
 
     class LedgerCallback(tune.Callback):
-        def __init__(self, driver: Any, codec: Codec, n_values: int) -> None:
+        def __init__(self, driver: Any, codec: Codec, n_values: int,
+                     queued: tuple[int, ...] = ()) -> None:
             self.driver = driver
             self.codec = codec
             self.n_values = n_values
+            self.queued = queued  # ledger numbers of Ray's first trials (queued points)
             self.booked: dict[str, _Booked] = {}  # open trials
             self.seen: set[str] = set()  # every trial booked in this run
             self.cursor = 0  # trials[:cursor] are booked
@@ -74,8 +78,8 @@ def make_callback_class() -> type:
             # Book every trial Ray created up to this one, in creation order, so that
             # ledger numbers follow Ray's trial indices (what the worker computes).
             # ``trials`` only grows, in creation order: walk it once over the run.
-            index = _index(trial.trial_id)
-            while self.cursor < len(trials) and _index(trials[self.cursor].trial_id) <= index:
+            index = _index(trial)
+            while self.cursor < len(trials) and _index(trials[self.cursor]) <= index:
                 other = trials[self.cursor]
                 self.cursor += 1
                 if other.trial_id not in self.seen:
@@ -117,9 +121,29 @@ def make_callback_class() -> type:
 
         def _begin(self, trial: Any) -> None:
             params = self.codec.decode(trial.config)
-            proposal = self.driver.begin(params)
+            index = _index(trial)
+            proposal = None
+            if 0 <= index < len(self.queued):
+                proposal = self._claim(self.queued[index], params)
+            if proposal is None:
+                proposal = self.driver.begin(params)
             self.booked[trial.trial_id] = _Booked(proposal, time.perf_counter())
             self.seen.add(trial.trial_id)
+
+        def _claim(self, number: int, params: dict[str, Any]) -> Proposal | None:
+            """Take the queued (WAITING) trial ``number`` for the Ray trial running its
+            params, as the driver takes one for an ask/tell backend: it becomes RUNNING,
+            then finishes under the same number. None if another process took it first."""
+            with self.driver.lock:
+                proposal = self.driver.next_proposal()
+            if proposal is not None and self.codec.decode(
+                    self.codec.encode(proposal.params)) != params:
+                self.driver.abandon(proposal)  # not the params Ray runs: queued again
+                proposal = None
+            if proposal is None:
+                logger.warning("queued trial %s was taken by another process; its params "
+                               "%s run as a new trial", number, params)
+            return proposal
 
         def _end(self, trial: Any, error: str | None) -> None:
             from unitune.optimize import Outcome

@@ -1,9 +1,11 @@
-"""One Ray Tune run for a ``ray:*`` adapter: the searcher, the scheduler, the Tuner in
-its fast settings, and what to do when it ends (errors re-raised, open trials
-booked as interrupted, the temporary checkpoint store removed)."""
+"""One Ray Tune run for a ``ray:*`` adapter: the searcher (given the study's queued
+trials as its first points), the scheduler, the Tuner in its fast settings, and what
+to do when it ends (errors re-raised, open trials booked as interrupted, the
+temporary checkpoint store removed)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -14,8 +16,11 @@ from unitune.adapters._ray_callback import make_callback_class, make_stopper
 from unitune.adapters._ray_runtime import check_resources, ensure_runtime, quiet_tune
 from unitune.adapters._ray_space import Codec
 from unitune.errors import InvalidOption
+from unitune.records import TrialState
 
 __all__ = ["check_picklable", "run"]
+
+logger = logging.getLogger("unitune")
 
 
 def check_picklable(objective: Any, backend: str) -> None:
@@ -73,23 +78,55 @@ def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec) -> A
     return _pbt_class()(**common, **kwargs, log_config=False, require_attrs=False)
 
 
+def _queued(driver: Any, target: int | None) -> list[tuple[int, dict[str, Any]]]:
+    """(number, params) of the WAITING trials this run evaluates first: re-runs of
+    interrupted trials and points the user enqueued, in the order ``Driver.next_proposal``
+    claims them (the ledger's), as many as the budget holds (the others wait on).
+
+    A point that fixes only some parameters (Optuna's ``enqueue_trial`` allows it)
+    stops the list: Ray's searchers take whole configs, and it would be claimed next."""
+    if not driver.has_waiting:
+        return []
+    names = list(driver.adapter.space)
+    out: list[tuple[int, dict[str, Any]]] = []
+    for record in driver.ledger.records():
+        if record.state is not TrialState.WAITING:
+            continue
+        if target is not None and len(out) >= target:
+            break
+        if not all(name in record.params for name in names):
+            logger.warning("queued trial %s fixes only %s of the parameters; backend %r runs "
+                           "whole configs, so it (and any queued after it) stays queued",
+                           record.number, sorted(record.params), driver.backend)
+            break
+        out.append((record.number, dict(record.params)))
+    return out
+
+
 def _search(adapter: Any, codec: Codec, modes: list[str], seed: int | None,
-            max_concurrent: int) -> tuple[Any, dict[str, Any]]:
-    """(search algorithm, param_space) for Tune."""
+            max_concurrent: int, points: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+    """(search algorithm, param_space) for Tune. ``points`` (Ray configs) are evaluated
+    first, in order, by the searcher itself (``points_to_evaluate``)."""
     from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter, SearchGenerator
 
     if adapter._searcher == "random":
-        return (BasicVariantGenerator(random_state=seed, max_concurrent=max_concurrent),
+        # PBT takes its population from this searcher too: the queued params are where
+        # the first members start. PBT may later copy another member's state and params
+        # into them, as into any member (the ledger keeps that history): the queued
+        # config is given its run from the start, not exempted from PBT's exploitation.
+        return (BasicVariantGenerator(points_to_evaluate=points or None, random_state=seed,
+                                      max_concurrent=max_concurrent),
                 codec.ray_space())
     from ray.tune.search.optuna import OptunaSearch
 
     n = len(modes)
     metric: Any = rt.VALUE if n == 1 else [rt.value_key(i, n) for i in range(n)]
     mode: Any = modes[0] if n == 1 else modes
-    points = [codec.encode(r.params) for r in adapter._done] or None
-    rewards = [r.values[0] if n == 1 else list(r.values) for r in adapter._done] or None
     searcher = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode, seed=seed,
-                            points_to_evaluate=points, evaluated_rewards=rewards)
+                            points_to_evaluate=points or None)
+    for record in adapter._done:  # warm start: what OptunaSearch's evaluated_rewards do
+        searcher.add_evaluated_point(codec.encode(record.params),
+                                     record.values[0] if n == 1 else list(record.values))
     if max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
     return SearchGenerator(searcher), {}  # a SearchAlgorithm: the stopper can finish it
@@ -121,12 +158,18 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
     offset = len(ledger.storage.get_all_trials(ledger.study_id, deepcopy=False))
     seed = None if adapter.seed is None else adapter.seed + offset  # a resume explores anew
     modes = ["min" if d == "minimize" else "max" for d in adapter.directions]
-    spec = rt.Spec(driver.objective, driver.n_args, codec, len(modes), driver.metrics, offset)
-    callback = make_callback_class()(driver, codec, len(modes))
+    # Ray's first trials are the queued points; each is booked on its WAITING trial
+    # (claimed, same number), and the new trials are numbered from ``offset`` on.
+    queued = _queued(driver, target)
+    numbers = tuple(number for number, _ in queued)
+    spec = rt.Spec(driver.objective, driver.n_args, codec, len(modes), driver.metrics, offset,
+                   numbers)
+    callback = make_callback_class()(driver, codec, len(modes), numbers)
     scheduler = _scheduler(adapter._scheduler, opts, modes[0], codec)
     if scheduler is not None and hasattr(scheduler, "callback"):
         scheduler.callback = callback
-    search_alg, param_space = _search(adapter, codec, modes, seed, max_concurrent)
+    search_alg, param_space = _search(adapter, codec, modes, seed, max_concurrent,
+                                      [codec.encode(params) for _, params in queued])
     own_storage = "storage_path" not in opts
     storage = tempfile.mkdtemp(prefix="unitune-ray-") if own_storage else opts["storage_path"]
     trainable = tune.with_resources(rt.make_trainable(spec), {"cpu": cpus, "gpu": gpus})
@@ -134,7 +177,7 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
         trainable, param_space=param_space,
         tune_config=tune.TuneConfig(num_samples=-1 if target is None else target,
                                     search_alg=search_alg, scheduler=scheduler,
-                                    reuse_actors=True),
+                                    reuse_actors=True, trial_name_creator=rt.TrialNamer()),
         run_config=tune.RunConfig(
             name=f"unitune-{ledger.study_name}"[:80], storage_path=storage, verbose=verbose,
             callbacks=[callback], stop=make_stopper(callback, search_alg, deadline),

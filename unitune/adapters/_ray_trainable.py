@@ -26,7 +26,8 @@ from typing import Any
 from unitune.adapters._ray_space import Codec
 from unitune.errors import InvalidOption, TrialPruned
 
-__all__ = ["KIND", "STEP", "VALUE", "Spec", "make_trainable", "value_key"]
+__all__ = ["KIND", "STEP", "VALUE", "Spec", "TrialNamer", "make_trainable", "trial_index",
+           "value_key"]
 
 # Keys of the reports (short: they travel with every result).
 KIND = "ut_kind"  # one of the _STEP.._PRUNED markers below
@@ -54,7 +55,8 @@ class Spec:
     codec: Codec
     n_values: int
     metrics: tuple[str, ...] | None
-    first_number: int  # ledger number of this run's Ray trial 0
+    first_number: int  # ledger number of this run's first new trial
+    queued: tuple[int, ...] = ()  # ledger numbers of Ray's first trials: the queued points
 
 
 class RayTrial:
@@ -153,19 +155,48 @@ class RayTrial:
         return f"Trial(number={self.number}, params={self.params!r})"
 
 
-def _number(first: int) -> int:
+class TrialNamer:
+    """Ray's ``trial_name_creator``: names each trial ``unitune_<index>_<trial id>``, its
+    index the order in which Ray created it (called once per trial, at creation, in the
+    driver). Ray's trial ids count trials only with its random search; the name carries
+    the index to the callback and to the worker whatever the searcher."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TrialNamer:
+        return self  # Ray deep-copies the experiment spec for each trial: one count
+
+    def __call__(self, trial: Any) -> str:
+        name = f"unitune_{self.count:05d}_{trial.trial_id}"
+        self.count += 1
+        return name
+
+
+def trial_index(name: str) -> int:
+    """The index ``TrialNamer`` gave the trial called ``name`` (-1 if it did not)."""
+    parts = str(name).split("_", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
+
+
+def _number(spec: Spec) -> int:
+    """The ledger number of the running trial, from its index: the queued points come
+    first (each on its WAITING trial's number), then the new trials in order."""
     from ray import tune
 
-    trial_id = tune.get_context().get_trial_id() or ""
-    tail = trial_id.rpartition("_")[2]
-    return first + int(tail) if tail.isdigit() else first
+    index = trial_index(tune.get_context().get_trial_name() or "")
+    if index < 0:  # not named by TrialNamer (should not happen)
+        return spec.first_number
+    if index < len(spec.queued):
+        return spec.queued[index]
+    return spec.first_number + index - len(spec.queued)
 
 
 def run_trial(spec: Spec, config: dict[str, Any]) -> None:
     """Call the objective once and send its outcome as the trial's last report."""
     from unitune._checks import BadValue, parse_values
 
-    trial = RayTrial(_number(spec.first_number), spec.codec.decode(config))
+    trial = RayTrial(_number(spec), spec.codec.decode(config))
     start = time.perf_counter()
     final: dict[str, Any]
     try:

@@ -3,10 +3,13 @@ stopping rule or Population Based Training deciding which trials go on.
 
 Ray Tune owns its loop (``owns_loop``): ``run`` builds one ``ray.tune.Tuner``
 and a callback books every Ray trial in the ledger through the optimize()
-driver. The searcher (``searcher=random|optuna``) and the scheduler
-(``scheduler=fifo|asha|hyperband|median|pbt``) can be combined by option; the
-backend name picks the defaults. Schedulers count time in the ``step`` given
-to ``trial.report`` (``max_t``, ``grace_period``, ``perturbation_interval``).
+driver. A resumed study's queued trials (re-runs of interrupted trials, points
+enqueued in the ledger) are the searcher's first points (``points_to_evaluate``),
+each booked on its waiting ledger trial. The searcher (``searcher=random|optuna``)
+and the scheduler (``scheduler=fifo|asha|hyperband|median|pbt``) can be combined
+by option; the backend name picks the defaults. Schedulers count time in the
+``step`` given to ``trial.report`` (``max_t``, ``grace_period``,
+``perturbation_interval``).
 Tune runs with its fast settings (``reuse_actors=True``, no per-trial log
 files, no console reporter), which is what makes a cheap trial cost tens of
 milliseconds instead of about a second.
@@ -143,8 +146,11 @@ class RayAdapter(Adapter):
     def warm_start(self, records: Sequence[TrialRecord]) -> None:
         self._done = [r for r in records if r.state is TrialState.COMPLETE]
 
-    def ask(self) -> Proposal | None:  # pragma: no cover - Ray owns the loop
-        raise NotImplementedError("Ray Tune backends run their own loop")
+    def ask(self) -> Proposal | None:
+        """Nothing: Ray Tune's searcher proposes inside Tune. The Ray run calls
+        ``Driver.next_proposal`` only to claim the study's queued (WAITING) trials, which
+        Ray's searcher evaluates first; once none is left, this ends the claiming."""
+        return None
 
     def tell(self, proposal: Proposal, state: TrialState,
              values: Sequence[float] | None) -> None:
