@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
+from benchmarks._timing import interleave, median, ratio, ratios  # noqa: E402
 from benchmarks.problems import BRANIN, branin  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -62,26 +62,22 @@ def main(argv: list[str] | None = None) -> dict:
                                              "overhead_optuna.json"))
     args = parser.parse_args(argv)
     n = args.trials
-    times: dict[str, list[float]] = {k: [] for k in (
-        "direct_memory", "unitune_memory", "unitune_journal", "direct_journal", "direct_sqlite")}
-    ours(20, 0)  # warm imports on both sides
-    direct(20, 0)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        for r in range(args.repeats):
-            seed = r
-            times["direct_memory"].append(direct(n, seed))
-            times["unitune_memory"].append(ours(n, seed))
-            times["unitune_journal"].append(ours(n, seed, storage=str(tmp / f"ut{r}.journal")))
-            times["direct_journal"].append(direct(n, seed, storage=journal(tmp, f"op{r}.log")))
-            if r < 2:  # SQLite is slow; two runs are enough for a reference figure
-                times["direct_sqlite"].append(
-                    direct(n, seed, storage=f"sqlite:///{tmp / f'op{r}.db'}"))
-    ms = {k: statistics.median(v) * 1e3 for k, v in times.items() if v}
-    pair_ratios = [u / d for u, d in zip(times["unitune_memory"], times["direct_memory"])]
+        times = interleave({
+            "direct_memory": lambda r: direct(n, r),
+            "unitune_memory": lambda r: ours(n, r),
+            "unitune_journal": lambda r: ours(n, r, storage=str(tmp / f"ut{r}.journal")),
+            "direct_journal": lambda r: direct(n, r, storage=journal(tmp, f"op{r}.log")),
+            "direct_sqlite": lambda r: direct(n, r, storage=f"sqlite:///{tmp / f'op{r}.db'}"),
+        }, args.repeats,
+            warmup=[lambda: ours(20, 0), lambda: direct(20, 0)],  # imports on both sides
+            max_runs={"direct_sqlite": 2})  # SQLite is slow; two runs give a reference figure
+    ms = {k: median(v) * 1e3 for k, v in times.items() if v}
+    pair_ratios = ratios(times["unitune_memory"], times["direct_memory"])
     report = {
         "trials": n, "repeats": args.repeats, "ms_per_trial": ms,
-        "ratio_unitune_over_direct": ms["unitune_memory"] / ms["direct_memory"],
+        "ratio_unitune_over_direct": ratio(times["unitune_memory"], times["direct_memory"]),
         "ratio_per_repeat": pair_ratios,
         "journal_extra_ms_unitune": ms["unitune_journal"] - ms["unitune_memory"],
         "journal_extra_ms_optuna": ms["direct_journal"] - ms["direct_memory"],

@@ -14,9 +14,7 @@ unitune's own bookkeeping.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import unitune as ut  # noqa: E402
+from benchmarks._timing import interleave, median, timed  # noqa: E402
 
 
 def setup(n_var: int) -> tuple:
@@ -37,12 +36,6 @@ def setup(n_var: int) -> tuple:
         return tuple(problem.evaluate(np.array([[params[n] for n in names]]))[0])
 
     return problem, space, objective
-
-
-def timed(fn) -> tuple[float, object]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -72,20 +65,20 @@ def main(argv: list[str] | None = None) -> dict:
         for p in points:
             objective(p)
 
-    ours()  # warm the imports on both sides
-    direct()
-    t_direct, t_ours, t_point = [], [], []
-    same = True
-    for _ in range(args.repeats):
+    def front_direct(r: int) -> tuple[float, list]:
         d, res = timed(direct)
+        return d, sorted(tuple(f) for f in res.F.tolist())  # type: ignore[attr-defined]
+
+    def front_ours(r: int) -> tuple[float, list]:
         o, result = timed(ours)
-        p, _ = timed(per_point)
-        t_direct.append(d)
-        t_ours.append(o)
-        t_point.append(p * args.n_evals / len(points))
-        same &= sorted(t.values for t in result.pareto_front) == sorted(  # type: ignore[attr-defined]
-            tuple(f) for f in res.F.tolist())  # type: ignore[attr-defined]
-    d, o, p = (statistics.median(t) for t in (t_direct, t_ours, t_point))
+        return o, sorted(t.values for t in result.pareto_front)  # type: ignore[attr-defined]
+
+    runs = interleave({"direct": front_direct, "unitune": front_ours,
+                       "objective": lambda r: timed(per_point)[0] * args.n_evals / len(points)},
+                      args.repeats, warmup=[ours, direct])  # warm the imports on both sides
+    t_direct, t_ours = [t for t, _ in runs["direct"]], [t for t, _ in runs["unitune"]]
+    same = all(a == b for (_, a), (_, b) in zip(runs["unitune"], runs["direct"]))
+    d, o, p = (median(t) for t in (t_direct, t_ours, runs["objective"]))
     report = {
         "direct_s": d, "unitune_s": o, "ratio": o / d,
         "overhead_ms_per_eval": (o - d) / args.n_evals * 1e3,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `unitune
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import unitune as ut
+from benchmarks._timing import interleave, median, ratio, timed
 from benchmarks.problems import BRANIN, branin
 from unitune.adapters._ray_runtime import _env  # the same scoped env switch as the adapter
 
@@ -89,15 +89,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     n = args.n_trials
 
-    start = time.perf_counter()
-    run_unitune(1, seed=0)  # starts the local runtime unitune reuses (and Tune's imports)
-    startup = time.perf_counter() - start
-    run_tuner(4, seed=0, fast=True)  # warm the hand-written path too
-
-    ours, fast = [], []
-    for i in range(args.repeats):
-        ours.append(run_unitune(n, seed=i) / n)
-        fast.append(run_tuner(n, seed=i, fast=True) / n)
+    # starts the local runtime unitune reuses (and Tune's imports)
+    startup, _ = timed(lambda: run_unitune(1, seed=0))
+    runs = interleave({"unitune": lambda r: run_unitune(n, seed=r) / n,
+                       "tuner_fast": lambda r: run_tuner(n, seed=r, fast=True) / n},
+                      args.repeats,
+                      warmup=[lambda: run_tuner(4, seed=0, fast=True)])  # the hand-written path
+    ours, fast = runs["unitune"], runs["tuner_fast"]
     default = run_tuner(args.default_trials, seed=0, fast=False) / args.default_trials
 
     out = {
@@ -107,12 +105,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "startup_s": startup,
         "unitune_ms_per_trial": [1000 * s for s in ours],
         "tuner_fast_ms_per_trial": [1000 * s for s in fast],
-        "unitune_median_ms_per_trial": 1000 * statistics.median(ours),
-        "tuner_fast_median_ms_per_trial": 1000 * statistics.median(fast),
+        "unitune_median_ms_per_trial": 1000 * median(ours),
+        "tuner_fast_median_ms_per_trial": 1000 * median(fast),
         "tuner_default_ms_per_trial": 1000 * default,
-        "unitune_trials_per_s": 1 / statistics.median(ours),
-        "ratio_unitune_to_tuner_fast": statistics.median(ours) / statistics.median(fast),
-        "ratio_tuner_default_to_unitune": default / statistics.median(ours),
+        "unitune_trials_per_s": 1 / median(ours),
+        "ratio_unitune_to_tuner_fast": ratio(ours, fast),
+        "ratio_tuner_default_to_unitune": default / median(ours),
     }
     print(json.dumps(out, indent=2))
     if args.json:

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
+from benchmarks._timing import interleave, median, ratio, ratios  # noqa: E402
 from benchmarks.problems import BRANIN, branin  # noqa: E402
 
 SKOPT_TIME = [0.0]  # seconds spent inside skopt.Optimizer.ask/tell since the last reset
@@ -87,33 +88,31 @@ def ours(n_trials: int, seed: int) -> tuple[float, float, list[dict[str, Any]]]:
 
 
 def overhead(n_trials: int, repeats: int) -> dict[str, Any]:
-    ours(12, 0)  # warm imports on both sides
-    direct(12, 0)
-    runs: dict[str, list[tuple[float, float]]] = {"direct": [], "unitune": []}
-    inside: dict[str, list[float]] = {"direct": [], "unitune": []}  # skopt s/trial
-    same = True
-    for r in range(repeats):
-        order = ("direct", "unitune") if r % 2 == 0 else ("unitune", "direct")
-        params = {}
-        for side in order:
+    def side(run: Any) -> Any:
+        def one(r: int) -> tuple[float, float, float, list[dict[str, Any]]]:
             SKOPT_TIME[0] = 0.0
-            wall, cpu, params[side] = (direct if side == "direct" else ours)(n_trials, r)
-            runs[side].append((wall, cpu))
-            inside[side].append(SKOPT_TIME[0] / n_trials)
-        same = same and params["direct"] == params["unitune"]
-    own = {side: statistics.median(w - i for (w, _), i in zip(runs[side], inside[side]))
-           for side in runs}
-    skopt_med = statistics.median(inside["direct"] + inside["unitune"])
-    med = {side: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
-           for side, v in runs.items()}
+            wall, cpu, params = run(n_trials, r)
+            return wall, cpu, SKOPT_TIME[0] / n_trials, params  # skopt s/trial
+
+        return one
+
+    out = interleave({"direct": side(direct), "unitune": side(ours)}, repeats,
+                     warmup=[lambda: ours(12, 0), lambda: direct(12, 0)],  # imports
+                     alternate=True)  # the order alternates per repeat
+    wall = {s: [o[0] for o in v] for s, v in out.items()}
+    cpu = {s: [o[1] for o in v] for s, v in out.items()}
+    inside = {s: [o[2] for o in v] for s, v in out.items()}
+    same = all(d[3] == u[3] for d, u in zip(out["direct"], out["unitune"]))
+    own = {s: median(w - i for w, i in zip(wall[s], inside[s])) for s in out}
+    skopt_med = median(inside["direct"] + inside["unitune"])
     return {
         "trials": n_trials, "repeats": repeats, "same_sequence": same,
-        "ms_per_trial_wall": {s: m[0] * 1e3 for s, m in med.items()},
-        "ms_per_trial_cpu": {s: m[1] * 1e3 for s, m in med.items()},
-        "ratio_wall": med["unitune"][0] / med["direct"][0],
-        "ratio_cpu": med["unitune"][1] / med["direct"][1],
-        "ratio_wall_per_repeat": [u[0] / d[0] for u, d in zip(runs["unitune"], runs["direct"])],
-        "ratio_cpu_per_repeat": [u[1] / d[1] for u, d in zip(runs["unitune"], runs["direct"])],
+        "ms_per_trial_wall": {s: median(v) * 1e3 for s, v in wall.items()},
+        "ms_per_trial_cpu": {s: median(v) * 1e3 for s, v in cpu.items()},
+        "ratio_wall": ratio(wall["unitune"], wall["direct"]),
+        "ratio_cpu": ratio(cpu["unitune"], cpu["direct"]),
+        "ratio_wall_per_repeat": ratios(wall["unitune"], wall["direct"]),
+        "ratio_cpu_per_repeat": ratios(cpu["unitune"], cpu["direct"]),
         "ms_per_trial_in_skopt": skopt_med * 1e3,
         "ms_per_trial_outside_skopt": {s: v * 1e3 for s, v in own.items()},
         "ratio_decomposed": (skopt_med + own["unitune"]) / (skopt_med + own["direct"]),
