@@ -119,6 +119,7 @@ class Ledger:
         self.metrics = metrics
         self.backend: str | None = None
         self.heartbeat = Heartbeat(storage)
+        self._settled = (0, 0)  # (finished trials at the start of the study, interrupted)
         if space is not None and space.branches:
             self._dists = union_distributions(space)
         elif space is not None:
@@ -328,13 +329,19 @@ class Ledger:
 
     def used_budget(self) -> tuple[int, int]:
         """(trials that count toward ``n_trials``, RUNNING trials of other processes):
-        what several processes working on one study share."""
+        what several processes working on one study share. Finished trials never change,
+        so the finished prefix of the study is counted once, not at every call."""
         from optuna.trial import TrialState as OTS
 
-        counted = others = 0
-        me = self.run_attr()["owner"]
-        for frozen in self.storage.get_all_trials(self.study_id, deepcopy=False):
-            if frozen.state == OTS.RUNNING:
+        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
+        settled, lost = self._settled if len(trials) >= self._settled[0] else (0, 0)
+        while settled < len(trials) and trials[settled].state.is_finished():
+            lost += bool(trials[settled].system_attrs.get(INTERRUPTED_ATTR))
+            settled += 1
+        self._settled = (settled, lost)
+        counted, others, me = settled - lost, 0, self.run_attr()["owner"]
+        for frozen in trials[settled:]:
+            if frozen.state is OTS.RUNNING:
                 counted += 1
                 others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != me
             elif frozen.state.is_finished():
