@@ -49,8 +49,9 @@ def test_plain_optuna_reads_the_embedded_store(tmp_path):
 def postgres():
     """The PostgreSQL server that .ci/run starts on 127.0.0.1 (never skipped)."""
     storage = optuna.storages.RDBStorage(POSTGRES)
-    for study in storage.get_all_studies():
-        if study.study_name.startswith("unitune-test-"):
+    for study in storage.get_all_studies():  # this session's names only: another may run
+        if study.study_name.startswith("unitune-test-") and study.study_name.endswith(
+                f"-{os.getpid()}"):
             storage.delete_study(study._study_id)
     return POSTGRES
 

@@ -148,8 +148,8 @@ def database(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'hb.db'}"
     storage = optuna.storages.RDBStorage(POSTGRES)
-    for study in storage.get_all_studies():
-        if study.study_name.startswith("unitune-hb-"):
+    for study in storage.get_all_studies():  # this session's only: another may run
+        if study.study_name == f"unitune-hb-{os.getpid()}":
             storage.delete_study(study._study_id)
     return POSTGRES
 
