@@ -42,16 +42,21 @@ def direct_optuna(sampler, n_trials, directions=None):
     return [t.params for t in study.trials], [t.value for t in study.trials]
 
 
-@pytest.mark.parametrize("backend,sampler", [
-    ("optuna:tpe", lambda s: optuna.samplers.TPESampler(seed=s)),
-    ("optuna:random", lambda s: optuna.samplers.RandomSampler(seed=s)),
-    ("optuna:qmc", lambda s: optuna.samplers.QMCSampler(seed=s)),
-    ("optuna:cmaes", lambda s: optuna.samplers.CmaEsSampler(seed=s)),
+@pytest.mark.parametrize("backend,sampler,options", [
+    ("optuna:tpe", lambda s: optuna.samplers.TPESampler(seed=s), None),
+    ("optuna:random", lambda s: optuna.samplers.RandomSampler(seed=s), None),
+    ("optuna:qmc", lambda s: optuna.samplers.QMCSampler(seed=s), None),
+    ("optuna:qmc", lambda s: optuna.samplers.QMCSampler(seed=s, scramble=True),
+     {"scramble": True}),
+    ("optuna:cmaes", lambda s: optuna.samplers.CmaEsSampler(seed=s), None),
+    ("optuna:nsga2", lambda s: optuna.samplers.NSGAIISampler(seed=s, population_size=10),
+     {"population_size": 10}),
 ])
 @pytest.mark.parametrize("seed", [0, 42])
-def test_same_proposals_as_optuna_called_directly(backend, sampler, seed):
+def test_same_proposals_as_optuna_called_directly(backend, sampler, options, seed):
     expected_params, expected_values = direct_optuna(sampler(seed), 40)
-    result = ut.optimize(objective, SPACE, backend=backend, seed=seed, n_trials=40)
+    result = ut.optimize(objective, SPACE, backend=backend, seed=seed, n_trials=40,
+                         options=options)
     assert [dict(t.params) for t in result.trials] == expected_params
     assert [t.value for t in result.trials] == expected_values
 
