@@ -184,7 +184,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
     """Run the study with the flags common to ``run`` and ``worker``; print the result."""
     import unitune as ut
 
-    if args.ray_address:
+    if getattr(args, "ray_address", None):
         settings["options"]["address"] = args.ray_address
     storage = args.storage or _default_storage()
 
@@ -296,14 +296,15 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _execution_flags(p: argparse.ArgumentParser) -> None:
+def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
     p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE}, "
                    "or $UNITUNE_STORAGE)")
     p.add_argument("--workers", type=_positive(int), default=1, help="trials in parallel "
                    "in this process")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
-    p.add_argument("--ray-address", help="join this Ray cluster (ray:* backends)")
+    if ray:
+        p.add_argument("--ray-address", help="join this Ray cluster (ray:* backends)")
     p.add_argument("--quiet", action="store_true", help="no line per trial")
 
 
@@ -348,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "this many seconds")
     p.add_argument("--seed", type=_non_negative_int, help="default none: a worker seeded like "
                    "another would propose the same params")
-    _execution_flags(p)
+    _execution_flags(p, ray=False)  # a Ray study scales out through its cluster instead
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("show", help="the best trial and a table of the trials of a study")
