@@ -209,3 +209,30 @@ def _running(url, name):
         return []
     return reader.get_all_trials(study_id, deepcopy=False,
                                  states=(optuna.trial.TrialState.RUNNING,))
+
+
+@pytest.mark.parametrize("backend", ["optuna:tpe", "skopt:gp", "pymoo:ga"])
+def test_a_worker_whose_trial_was_taken_over_carries_on(backend, tmp_path, caplog):
+    """If a worker's heartbeats were late past the grace period, another worker fails its
+    trial and queues it again; when the late worker finishes that trial, it keeps going
+    and leaves the ledger as the other worker left it."""
+    url = f"sqlite:///{tmp_path / 'late.db'}"
+    space = ut.Space(x=ut.Float(-5.0, 5.0))
+
+    def objective(params, trial):
+        if trial.number == 0:
+            time.sleep(3)  # one beat at the start, none for 3 s (interval 60 s)
+            other = ut.ledger.open_existing("late", optuna.storages.RDBStorage(
+                url, heartbeat_interval=60, grace_period=1))
+            assert other.recover_stale() == [params]  # another worker takes it over
+        return params["x"] ** 2
+
+    owner = optuna.storages.RDBStorage(url, heartbeat_interval=60)
+    result = ut.optimize(objective, space, backend=backend, storage=owner, study_name="late",
+                         n_trials=2, seed=0)
+    assert [t.state for t in result.trials] == [ut.TrialState.FAIL, ut.TrialState.COMPLETE,
+                                                ut.TrialState.COMPLETE]
+    assert result.trials[0].error.startswith("interrupted: no heartbeat from")
+    assert result.trials[0].values is None  # the late result was not written over it
+    assert result.trials[1].params == result.trials[0].params  # queued again and re-run
+    assert "was failed by another worker" in caplog.text

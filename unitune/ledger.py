@@ -288,9 +288,21 @@ class Ledger:
         try:
             yield
         except UpdateFinishedTrialError:
-            self.heartbeat.remove(trial_id)
-            logger.warning("trial id %s was failed by another worker (no heartbeat for the "
-                           "grace period); what this process wrote for it is dropped", trial_id)
+            self._warn_taken_over(trial_id)
+
+    def taken_over(self, trial_id: int) -> bool:
+        """Did another worker fail this RUNNING trial of ours (its heartbeats were late)?
+        Only a ledger with heartbeats can tell; its engine (Optuna) leaves it as it is."""
+        if not self.heartbeat.enabled or not self.storage.get_trial(trial_id).state.is_finished():
+            return False
+        self._warn_taken_over(trial_id)
+        return True
+
+    def _warn_taken_over(self, trial_id: int) -> None:
+        self.heartbeat.remove(trial_id)
+        logger.warning("trial id %s was failed by another worker (no heartbeat for the grace "
+                       "period) and queued again; what this process found for it is dropped",
+                       trial_id)
 
     def close(self) -> None:
         """Stop the heartbeats (this process runs no more trials) and sync to disk."""
@@ -327,9 +339,9 @@ class Ledger:
                 self.enqueue(frozen.params)
         return recovered
 
-    def used_budget(self) -> tuple[int, int]:
-        """(trials that count toward ``n_trials``, RUNNING trials of other processes):
-        what several processes working on one study share. Finished trials never change,
+    def used_budget(self) -> tuple[int, int, bool]:
+        """(trials that count toward ``n_trials``, RUNNING trials of other processes, any
+        WAITING trial?): what several processes working on one study share. Finished trials never change,
         so the finished prefix of the study is counted once, not at every call."""
         from optuna.trial import TrialState as OTS
 
@@ -339,14 +351,16 @@ class Ledger:
             lost += bool(trials[settled].system_attrs.get(INTERRUPTED_ATTR))
             settled += 1
         self._settled = (settled, lost)
-        counted, others, me = settled - lost, 0, self.run_attr()["owner"]
+        counted, others, waiting, me = settled - lost, 0, False, self.run_attr()["owner"]
         for frozen in trials[settled:]:
             if frozen.state is OTS.RUNNING:
                 counted += 1
                 others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != me
             elif frozen.state.is_finished():
                 counted += not frozen.system_attrs.get(INTERRUPTED_ATTR, False)
-        return counted, others
+            else:
+                waiting = True
+        return counted, others, waiting
 
     def record_settings(self, settings: Mapping[str, Any]) -> None:
         """Keep how this study is being run, so that ``unitune worker`` can join it."""

@@ -88,9 +88,11 @@ class Driver:
         if self.shared_budget is None:
             return True
         with self.lock:
-            used, others_running = self.ledger.used_budget()
+            used, others_running, waiting = self.ledger.used_budget()
             if used >= self.shared_budget and others_running and self.ledger.recover_stale():
-                used, _ = self.ledger.used_budget()  # a dead worker's trials are re-run
+                used, _, waiting = self.ledger.used_budget()  # a dead worker's trials re-run
+            # another worker may have queued a trial to re-run (Optuna's ask takes those)
+            self.has_waiting = self.has_waiting or (waiting and not self.adapter.writes_ledger)
         return used < self.shared_budget
 
     # -- called by Trial ----------------------------------------------------------------------
@@ -189,7 +191,10 @@ class Driver:
         tell = self.adapter.observe if proposal.handle is _INJECTED else self.adapter.tell
         if not self.adapter.writes_ledger:
             ledger.finish(trial_id, outcome.state, outcome.values)  # type: ignore[arg-type]
+        else:
+            ledger.taken_over(trial_id)  # type: ignore[arg-type]  # (warns; tell skips it)
         tell(proposal, outcome.state, outcome.values)
+        ledger.heartbeat.remove(trial_id)  # type: ignore[arg-type]
         if outcome.interrupted:
             ledger.enqueue(proposal.params)
         record = TrialRecord(
@@ -228,6 +233,8 @@ class Driver:
         """Run until ``target`` more trials count, the deadline, exhaustion or a stop.
         Returns True if interrupted by Ctrl-C."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.shared_budget is not None:
+            target = None  # the study's count decides (room), not this process's
         if self.adapter.owns_loop:
             return self.adapter.run(self, target, deadline)
         if n_workers == 1:

@@ -50,13 +50,15 @@ _OWN_OPTIONS = {
 def _tell(study: Any, trial: Any, values: list[float] | None, state: Any) -> None:
     """``study.tell`` without the deep copy of the trial it returns (0.2 ms a trial, ~8% of
     a TPE trial), i.e. what ``study.optimize`` itself calls; ``study.tell`` if that private
-    function is not there."""
+    function is not there. A trial another worker has already failed (its heartbeat was
+    late past the grace period) stays as that worker left it."""
     try:
         from optuna.study._tell import _tell_with_warning
     except ImportError:
-        study.tell(trial, values=values, state=state)
+        study.tell(trial, values=values, state=state, skip_if_finished=True)
         return
-    _tell_with_warning(study=study, trial=trial, value_or_values=values, state=state)
+    _tell_with_warning(study=study, trial=trial, value_or_values=values, state=state,
+                       skip_if_finished=True)
 
 
 def make_pruner(name: Any, options: Mapping[str, Any] | None) -> Any:
