@@ -202,6 +202,47 @@ def test_pbt_trial_continues_from_a_copied_state_with_mutated_params():
     assert continued and any(continued), continued
 
 
+def restores_logged(log):
+    """``accumulate``, writing to ``log`` the step of each state a trial starts from
+    (what ``trial.restore`` gave it: its own after a pause, the donor's after an exploit)."""
+
+    def objective(params, trial):
+        state = trial.restore()
+        if state is not None:
+            with open(log, "a") as fh:
+                fh.write(json.dumps({"number": trial.number, "step": state["step"]}) + "\n")
+        return accumulate(params, trial)
+
+    return objective
+
+
+def test_pbt_history_records_the_step_of_the_copied_checkpoint(tmp_path):
+    # Each exploit's step is that of the checkpoint PBT copied (a perturbation step, a
+    # multiple of the interval here), and the trial restarts from a state of that step,
+    # not from the donor's latest report (which can be later: it trains on while saved).
+    log = tmp_path / "restores.jsonl"
+    space = ut.Space(x=ut.Float(0.0, 1.0))
+    result = ut.optimize(restores_logged(str(log)), space, backend="ray:pbt",
+                         direction="maximize", n_trials=4, n_workers=4, seed=0,
+                         options={"perturbation_interval": 3, "cpus_per_trial": 0.5})
+    assert len(result.completed) == 4
+    restored: dict[int, list[int]] = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            entry = json.loads(line)
+            restored.setdefault(entry["number"], []).append(entry["step"])
+    events = 0
+    for t in result.trials:
+        history = t.user_attrs.get(HISTORY) or []
+        starts = list(restored.get(t.number, []))
+        for after in history[1:]:
+            events += 1
+            assert after["step"] % 3 == 0 and 3 <= after["step"] <= 12, history
+            assert after["step"] in starts, (t.number, history, starts)
+            starts.remove(after["step"])  # one restart per exploit
+    assert events >= 1
+
+
 def test_pbt_recipe_shows_exploit_events_and_final_accuracy():
     out = pbt_recipe.main(["--n-trials", "4", "--interval", "5"])
     assert out["exploit_events"] >= 1

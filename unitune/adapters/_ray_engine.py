@@ -51,7 +51,11 @@ def _pbt_class() -> type:
         def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
             super()._exploit(tune_controller, trial, trial_to_clone)
             if self.callback is not None:
-                step = (trial_to_clone.last_result or {}).get(rt.STEP)
+                # The step of the checkpoint copied: PBT keeps the result it checkpointed
+                # in its own state; the donor's ``last_result`` may be later (it trained on
+                # while its save was pending, e.g. step 24 for a checkpoint of step 20).
+                state = self._trial_state[trial_to_clone].last_result
+                step = (state or {}).get(rt.STEP)
                 self.callback.exploited(trial, trial_to_clone, step)
 
     return BookedPBT
