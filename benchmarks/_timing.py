@@ -13,9 +13,11 @@ within each repeat) is what the scripts report.
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -64,3 +66,10 @@ def ratio(num: Iterable[float], den: Iterable[float]) -> float:
 def ratios(num: Sequence[float], den: Sequence[float]) -> list[float]:
     """The ratio within each repeat (the runs taken in the same turn)."""
     return [n / d for n, d in zip(num, den)]
+
+
+def write_json(path: str | Path, report: Any) -> None:
+    """Write a benchmark's figures to ``path`` (its folder made if missing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")

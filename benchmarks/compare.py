@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import math
 import statistics
 import sys
@@ -32,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
+from benchmarks._timing import write_json  # noqa: E402
 from benchmarks.problems import PROBLEMS, Problem  # noqa: E402
 
 # Backends whose point is not single-objective search on a continuous box.
@@ -191,8 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{POPULATION_RULE}")
     print(table(report))
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.out, report)
     return report
 
 

@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # run as a script: make `recipes` and `unitune` i
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import unitune as ut
+from benchmarks._timing import write_json
 from recipes import asha, pbt
 
 
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print(json.dumps(out, indent=2, default=str))
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=str))
+        write_json(args.json, out)
     return out
 
 

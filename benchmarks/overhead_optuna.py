@@ -12,7 +12,6 @@ the median kept, so a busy machine slows both sides alike.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
-from benchmarks._timing import interleave, median, ratio, ratios  # noqa: E402
+from benchmarks._timing import interleave, median, ratio, ratios, write_json  # noqa: E402
 from benchmarks.problems import BRANIN, branin  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -92,8 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{report['journal_extra_ms_unitune']:+.2f} ms, Optuna journal "
           f"{report['journal_extra_ms_optuna']:+.2f} ms, Optuna SQLite "
           f"{report['sqlite_extra_ms_optuna']:+.2f} ms")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     return report
 
 

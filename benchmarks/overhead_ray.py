@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `unitune
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import unitune as ut
-from benchmarks._timing import interleave, median, ratio, timed
+from benchmarks._timing import interleave, median, ratio, timed, write_json
 from benchmarks.problems import BRANIN, branin
 from unitune.adapters._ray_runtime import _env  # the same scoped env switch as the adapter
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print(json.dumps(out, indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2))
+        write_json(args.json, out)
     return out
 
 

@@ -26,7 +26,6 @@ the best values found must be within 0.05 of the optimum.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
-from benchmarks._timing import interleave, median, ratio, ratios  # noqa: E402
+from benchmarks._timing import interleave, median, ratio, ratios, write_json  # noqa: E402
 from benchmarks.problems import BRANIN, branin  # noqa: E402
 
 SKOPT_TIME = [0.0]  # seconds spent inside skopt.Optimizer.ask/tell since the last reset
@@ -165,8 +164,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{', '.join(f'{b:.4f}' for b in q['best_values'])}; median {q['median_best']:.4f}"
               f" (optimum {q['optimum']}, gap {q['gap']:+.4f}, within 0.05: "
               f"{q['within_0.05']})")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     return report
 
 
