@@ -168,11 +168,12 @@ def test_a_trial_whose_machine_went_silent_is_failed_and_run_again(workdir, data
                                              grace_period={grace})
         ut.optimize(forever, SPACE, storage=storage, study_name={name!r}, n_trials=1, seed=0)
         """)
+    reader = ut.ledger.open_storage(database)  # one connection pool, polled; makes the tables
     hung = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "HANG": "1"})
     try:
-        wait_for(lambda: _running(database, name), "the hung trial")
-        stuck = _running(database, name)[0]
-        reader = ut.ledger.open_storage(database)
+        # the trial is created, then its params are set: wait for both
+        wait_for(lambda: [t for t in _running(reader, name) if t.params], "the hung trial")
+        stuck = _running(reader, name)[0]
         reader.set_trial_system_attr(stuck._trial_id, RUN_ATTR,
                                      {"backend": "optuna:tpe", "owner": "another-host:1"})
 
@@ -201,8 +202,7 @@ def test_a_trial_whose_machine_went_silent_is_failed_and_run_again(workdir, data
     assert len(final.completed) == 2  # the failed one does not count toward n_trials
 
 
-def _running(url, name):
-    reader = ut.ledger.open_storage(url)
+def _running(reader, name):
     try:
         study_id = reader.get_study_id_from_name(name)
     except KeyError:

@@ -224,7 +224,6 @@ class Ledger:
         with self._unless_taken_over(trial_id):
             self.storage.set_trial_state_values(trial_id, OTS[state.value],
                                                 list(values) if values is not None else None)
-        self.heartbeat.remove(trial_id)
 
     @contextlib.contextmanager
     def _unless_taken_over(self, trial_id: int) -> Iterator[None]:

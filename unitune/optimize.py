@@ -233,8 +233,6 @@ class Driver:
         """Run until ``target`` more trials count, the deadline, exhaustion or a stop.
         Returns True if interrupted by Ctrl-C."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        if self.shared_budget is not None:
-            target = None  # the study's count decides (room), not this process's
         if self.adapter.owns_loop:
             return self.adapter.run(self, target, deadline)
         if n_workers == 1:
@@ -393,7 +391,7 @@ def optimize(
                any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                has_waiting=any(r.state is TrialState.WAITING for r in existing))
     if storage is not None and not adapter.owns_loop:
-        run.shared_budget = budget
+        run.shared_budget, target = budget, None  # the study's count decides (room())
     try:
         interrupted = run.run(target, timeout, n_workers)  # type: ignore[arg-type]
     finally:
