@@ -178,18 +178,21 @@ def test_asha_prunes_most_trials_and_trains_a_fraction_of_the_epochs():
 
 
 def test_pbt_trial_continues_from_a_copied_state_with_mutated_params():
+    # Synchronous PBT: the population meets at steps 3, 6, 9 and 12 and each time the
+    # worst quarter (one trial) copies the best: four exploits, whatever the timing.
     space = ut.Space(x=ut.Float(0.0, 1.0))
     result = ut.optimize(accumulate, space, backend="ray:pbt", direction="maximize",
                          n_trials=4, n_workers=4, seed=0,
                          options={"perturbation_interval": 3, "cpus_per_trial": 0.5,
-                                  "resample_probability": 0.0})
+                                  "resample_probability": 0.0, "synch": True})
     assert len(result.completed) == 4
     by_number = {t.number: t for t in result.trials}
-    continued = []
+    steps, continued = [], []
     for t in result.trials:
         history = t.user_attrs.get(HISTORY) or []
         for before, after in zip(history, history[1:]):
             step, source = after["step"], by_number[after["from"]]
+            steps.append(step)
             assert after["params"] != before["params"]  # explore mutated x
             assert source.number != t.number
             if step + 1 in t.intermediate and step in source.intermediate:
@@ -199,7 +202,24 @@ def test_pbt_trial_continues_from_a_copied_state_with_mutated_params():
                                               rel_tol=1e-9))
         if history:
             assert dict(t.params) == history[-1]["params"]  # the ledger holds the last params
+    assert sorted(steps) == [3, 6, 9, 12]
     assert continued and any(continued), continued
+
+
+def together(objective, folder, n):
+    """``objective``, holding each trial at its first start until ``n`` trials have
+    started: asynchronous PBT compares only the trials running at the same time, and a
+    loaded machine can otherwise start one worker after another has finished."""
+
+    def wrapped(params, trial):
+        if trial.restore() is None:
+            Path(folder, f"started-{trial.number}").touch()
+            deadline = time.monotonic() + 60
+            while len(os.listdir(folder)) < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return objective(params, trial)
+
+    return wrapped
 
 
 def restores_logged(log):
@@ -217,35 +237,45 @@ def restores_logged(log):
 
 
 def test_pbt_history_records_the_step_of_the_copied_checkpoint(tmp_path):
-    # Each exploit's step is that of the checkpoint PBT copied (a perturbation step, a
-    # multiple of the interval here), and the trial restarts from a state of that step,
-    # not from the donor's latest report (which can be later: it trains on while saved).
-    log = tmp_path / "restores.jsonl"
-    space = ut.Space(x=ut.Float(0.0, 1.0))
-    result = ut.optimize(restores_logged(str(log)), space, backend="ray:pbt",
-                         direction="maximize", n_trials=4, n_workers=4, seed=0,
-                         options={"perturbation_interval": 3, "cpus_per_trial": 0.5})
-    assert len(result.completed) == 4
-    restored: dict[int, list[int]] = {}
-    if log.exists():
-        for line in log.read_text().splitlines():
-            entry = json.loads(line)
-            restored.setdefault(entry["number"], []).append(entry["step"])
+    # Asynchronous PBT (the default): each exploit's step is that of the checkpoint PBT
+    # copied (a perturbation step, a multiple of the interval here), and the trial
+    # restarts from a state of that step, not from the donor's latest report (which can
+    # be later: the donor trains on while its checkpoint is saved). Whether an exploit
+    # happens at all depends on which trials report when, so up to three seeds run
+    # until one has exploits; every event of every run is checked.
     events = 0
-    for t in result.trials:
-        history = t.user_attrs.get(HISTORY) or []
-        starts = list(restored.get(t.number, []))
-        for after in history[1:]:
-            events += 1
-            assert after["step"] % 3 == 0 and 3 <= after["step"] <= 12, history
-            assert after["step"] in starts, (t.number, history, starts)
-            starts.remove(after["step"])  # one restart per exploit
+    for seed in range(3):
+        run_dir = tmp_path / f"seed{seed}"
+        (run_dir / "started").mkdir(parents=True)
+        log = run_dir / "restores.jsonl"
+        objective = together(restores_logged(str(log)), str(run_dir / "started"), 4)
+        result = ut.optimize(objective, ut.Space(x=ut.Float(0.0, 1.0)), backend="ray:pbt",
+                             direction="maximize", n_trials=4, n_workers=4, seed=seed,
+                             options={"perturbation_interval": 3, "cpus_per_trial": 0.5})
+        assert len(result.completed) == 4
+        restored: dict[int, list[int]] = {}
+        if log.exists():
+            for line in log.read_text().splitlines():
+                entry = json.loads(line)
+                restored.setdefault(entry["number"], []).append(entry["step"])
+        for t in result.trials:
+            history = t.user_attrs.get(HISTORY) or []
+            starts = list(restored.get(t.number, []))
+            for after in history[1:]:
+                events += 1
+                assert after["step"] % 3 == 0 and 3 <= after["step"] <= 12, history
+                assert after["step"] in starts, (t.number, history, starts)
+                starts.remove(after["step"])  # one restart per exploit
+        if events:
+            break
     assert events >= 1
 
 
 def test_pbt_recipe_shows_exploit_events_and_final_accuracy():
     out = pbt_recipe.main(["--n-trials", "4", "--interval", "5"])
-    assert out["exploit_events"] >= 1
+    # Synchronous PBT: at each of epochs 5, 10, ..., 30 the worst of 4 copies the best.
+    assert out["synchronous"] and out["exploit_events"] == 6
+    assert sorted(e["epoch"] for e in out["events"]) == [5, 10, 15, 20, 25, 30]
     event = out["events"][0]
     assert event["copied_from"] != event["trial"]
     changed = {k for k in event["params_after"]
@@ -289,6 +319,8 @@ def test_an_objective_ray_cannot_pickle_is_refused_before_any_trial(tmp_path):
     ("ray:asha", {"reduction_factor": 0}, None, ut.InvalidOption, "reduction_factor=0"),
     ("ray:pbt", {"hyperparam_mutations": ["y"]}, None, ut.InvalidOption, "'y'"),
     ("ray:pbt", {"hyperparam_mutations": {"x": [5.0]}}, None, ut.InvalidOption, "5.0"),
+    ("ray:pbt", {"synch": "yes"}, None, ut.InvalidOption, "synch='yes' must be True or False"),
+    ("ray:asha", {"synch": True}, None, ut.InvalidOption, "applies to scheduler pbt"),
     ("ray:random", {"scheduler": "bohb"}, None, ut.InvalidOption, "scheduler='bohb'"),
     ("ray:random", {"searcher": "hyperopt"}, None, ut.InvalidOption, "searcher='hyperopt'"),
     ("ray:random", {"max_failures": -1}, None, ut.InvalidOption, "max_failures=-1"),

@@ -39,7 +39,7 @@ _SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {
     "hyperband": {"max_t": 81, "reduction_factor": 3},
     "median": {"grace_period": 1, "min_samples_required": 3},
     "pbt": {"perturbation_interval": 4, "hyperparam_mutations": None,
-            "quantile_fraction": 0.25, "resample_probability": 0.25},
+            "quantile_fraction": 0.25, "resample_probability": 0.25, "synch": False},
 }
 _OPTIONS = {
     "searcher": "random (Ray's BasicVariantGenerator) or optuna (OptunaSearch, TPE)",
@@ -52,6 +52,8 @@ _OPTIONS = {
     "hyperparam_mutations": "pbt: names, or {name: values | Ray domain} (default: the space)",
     "quantile_fraction": "pbt: fraction of the population copied from/to (default 0.25)",
     "resample_probability": "pbt: chance to resample instead of perturb (default 0.25)",
+    "synch": "pbt: True waits for the whole population at each interval, then exploits "
+             "once (Ray's synchronous PBT); default False (asynchronous)",
     "cpus_per_trial": "CPUs reserved per trial (default 1)",
     "gpus_per_trial": "GPUs reserved per trial (default 0)",
     "max_concurrent": "trials running at once (default n_workers)",
@@ -122,6 +124,8 @@ class RayAdapter(Adapter):
             elif name in ("max_failures", "verbose"):
                 _check_number(name, value, True, 0 if name == "max_failures" else 0,
                               3 if name == "verbose" else None)
+            elif name == "synch" and not isinstance(value, bool):
+                raise InvalidOption(f"option synch={value!r} must be True or False")
             elif name in ("address", "storage_path") and not isinstance(value, str):
                 raise InvalidOption(f"option {name}={value!r} must be a string")
         if options.get("cpus_per_trial", 1) == 0 and options.get("gpus_per_trial", 0) == 0:
