@@ -6,6 +6,7 @@ temporary checkpoint store removed)."""
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 import tempfile
 import threading
@@ -41,12 +42,36 @@ def check_picklable(objective: Any, backend: str) -> None:
 
 
 def _pbt_class() -> type:
+    import numpy as np
     from ray.tune.schedulers import PopulationBasedTraining
 
     class BookedPBT(PopulationBasedTraining):
-        """Ray's PBT, telling the ledger callback about each exploit step."""
+        """Ray's PBT, telling the ledger callback about each exploit step.
+
+        Ray's PBT draws its donor and its explore step from the process's global
+        ``random`` and ``numpy.random``. Under a seed, those draws come from the
+        scheduler's own streams. Each decision swaps them in and back out, so the
+        caller's global random state is left as it was."""
 
         callback: Any = None
+
+        def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._streams = None if seed is None else (
+                random.Random(seed).getstate(), np.random.RandomState(seed).get_state())
+
+        def _checkpoint_or_exploit(self, *args: Any, **kwargs: Any) -> Any:
+            if self._streams is None:
+                return super()._checkpoint_or_exploit(*args, **kwargs)
+            theirs = random.getstate(), np.random.get_state()
+            random.setstate(self._streams[0])
+            np.random.set_state(self._streams[1])
+            try:
+                return super()._checkpoint_or_exploit(*args, **kwargs)
+            finally:
+                self._streams = random.getstate(), np.random.get_state()
+                random.setstate(theirs[0])
+                np.random.set_state(theirs[1])
 
         def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
             super()._exploit(tune_controller, trial, trial_to_clone)
@@ -61,7 +86,8 @@ def _pbt_class() -> type:
     return BookedPBT
 
 
-def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec) -> Any:
+def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec,
+               seed: int | None) -> Any:
     from ray.tune import schedulers
 
     from unitune.adapters.ray import _SCHEDULER_OPTIONS
@@ -79,7 +105,7 @@ def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec) -> A
     if name == "median":
         return schedulers.MedianStoppingRule(**common, **kwargs)
     kwargs["hyperparam_mutations"] = codec.mutations(kwargs["hyperparam_mutations"])
-    return _pbt_class()(**common, **kwargs, log_config=False, require_attrs=False)
+    return _pbt_class()(**common, **kwargs, log_config=False, require_attrs=False, seed=seed)
 
 
 def _queued(driver: Any, target: int | None) -> list[tuple[int, dict[str, Any]]]:
@@ -169,7 +195,7 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
     spec = rt.Spec(driver.objective, driver.n_args, codec, len(modes), driver.metrics, offset,
                    numbers)
     callback = make_callback_class()(driver, codec, len(modes), numbers)
-    scheduler = _scheduler(adapter._scheduler, opts, modes[0], codec)
+    scheduler = _scheduler(adapter._scheduler, opts, modes[0], codec, seed)
     if scheduler is not None and hasattr(scheduler, "callback"):
         scheduler.callback = callback
     search_alg, param_space = _search(adapter, codec, modes, seed, max_concurrent,
