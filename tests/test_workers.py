@@ -96,6 +96,12 @@ def test_a_worker_joins_a_running_study_and_they_share_its_budget(workdir):
     result = ut.load("obj:slow", str(journal))
     assert len({t.params["x"] for t in result.trials}) == len(trials)  # no point twice
     assert result.best_value < 1.0
+    # The worker (unseeded) left the run's recorded settings alone: the next worker, and
+    # `unitune show`, still see how the run started the study.
+    settings = ut.ledger.open_existing("obj:slow", str(journal)).settings()
+    path, _, function = settings["objective"].rpartition(":")
+    assert settings["seed"] == 0 and function == "slow"
+    assert Path(path).samefile(workdir / "obj.py")
 
 
 def test_worker_refuses_what_it_cannot_join(workdir):

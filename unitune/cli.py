@@ -139,6 +139,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Join a stored study: its space, directions, backend, options and budget are read
     from the ledger, so every machine runs the same command."""
     from unitune.ledger import open_existing
+    from unitune.optimize import joining
 
     storage = args.storage or _default_storage()
     if "://" not in storage and not Path(storage).is_file():
@@ -173,10 +174,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"worker joins study {args.study!r}: {settings['backend']}, "
               f"{'until it holds ' + str(n_trials) + ' trials' if n_trials else ''}"
               f"{' for ' + str(timeout) + ' s' if timeout else ''}", flush=True)
-    return _optimize(args, objective, ledger.space, backend=settings["backend"],
-                     directions=list(ledger.directions), metrics=ledger.metrics,
-                     options=options, n_trials=n_trials, timeout=timeout, seed=args.seed,
-                     study=args.study, on_failure=settings.get("on_failure", "continue"))
+    with joining():  # the study keeps the settings of the run that started it
+        return _optimize(args, objective, ledger.space, backend=settings["backend"],
+                         directions=list(ledger.directions), metrics=ledger.metrics,
+                         options=options, n_trials=n_trials, timeout=timeout,
+                         seed=args.seed, study=args.study,
+                         on_failure=settings.get("on_failure", "continue"))
 
 
 def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: str,

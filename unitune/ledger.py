@@ -29,7 +29,7 @@ __all__ = ["Ledger", "load", "open_storage", "optuna_distributions"]
 
 SPACE_ATTR = "unitune:space"
 RUN_ATTR = "unitune"  # per trial: {"backend": ..., "owner": "host:pid"}
-SETTINGS_ATTR = "unitune:run"  # per study: how the last optimize() ran it (for workers)
+SETTINGS_ATTR = "unitune:run"  # per study: how the last optimize() (not a worker) ran it
 ERROR_ATTR = "unitune:error"
 INTERRUPTED_ATTR = "unitune:interrupted"
 CONSTRAINTS_ATTR = "constraints"  # Optuna's own key: its samplers read it (<= 0 feasible)

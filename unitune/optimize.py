@@ -11,8 +11,10 @@ import numbers
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,20 @@ __all__ = ["optimize"]
 logger = logging.getLogger("unitune")
 
 _INJECTED = object()  # handle of a proposal the engine did not make (enqueued / re-run)
+# False while ``unitune worker`` runs: it joins with the recorded settings and keeps them.
+_RECORDS_SETTINGS: ContextVar[bool] = ContextVar("unitune_records_settings", default=True)
+
+
+@contextmanager
+def joining() -> Iterator[None]:
+    """Run ``optimize()`` as a worker joining a study: the settings recorded by the run
+    that started it (objective, backend, budget, seed, options) stay as they are, so a
+    worker given its own copy of the objective or no seed changes nothing for the next."""
+    token = _RECORDS_SETTINGS.set(False)
+    try:
+        yield
+    finally:
+        _RECORDS_SETTINGS.reset(token)
 
 
 @dataclass
@@ -374,7 +390,7 @@ def optimize(
     ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
     ledger.backend = adapter_cls.name
     ledger.recover_stale()
-    if storage is not None:
+    if storage is not None and _RECORDS_SETTINGS.get():
         ledger.record_settings({
             "objective": objective_ref(objective), "backend": adapter_cls.name,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
