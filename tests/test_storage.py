@@ -79,3 +79,77 @@ def test_parallel_workers_share_a_postgresql_study(postgres):
     assert len(result.trials) == 12
     assert sorted(t.number for t in result.trials) == list(range(12))
     assert all(t.state is ut.TrialState.COMPLETE for t in result.trials)
+
+
+def test_a_half_written_last_line_is_cut_and_the_study_goes_on(tmp_path):
+    # A process killed in the middle of an append (or a power cut before the group
+    # commit's fsync) leaves a last line without its newline. The next append cuts it:
+    # otherwise the new line would merge with it and Optuna would refuse the whole file.
+    path = tmp_path / "torn.journal"
+    first = ut.optimize(objective, SPACE, n_trials=3, storage=str(path), study_name="t", seed=0)
+    with open(path, "ab") as fh:
+        fh.write(b'{"op_code":4,"worker_id":"x","study_id":0,"datetime_st')
+    result = ut.optimize(objective, SPACE, n_trials=6, storage=str(path), study_name="t", seed=0)
+    assert [t.state for t in result.trials] == [ut.TrialState.COMPLETE] * 6
+    assert result.trials[:3] == first.trials  # what was there before is kept as it was
+    assert path.read_bytes().endswith(b"\n")
+    plain = optuna.load_study(study_name="t", storage=optuna.storages.JournalStorage(
+        JournalFileBackend(str(path))))
+    assert [t.value for t in plain.trials] == [t.value for t in result.trials]
+
+
+def test_a_file_lock_left_by_a_killed_process_is_broken(tmp_path, monkeypatch):
+    # Optuna's journal lock is a symlink to the file; a process killed while appending
+    # leaves it behind. The next run breaks it once it has stood still for the grace
+    # period (it would wait forever if the link dangled, as a relative one does).
+    from unitune import _storage
+
+    monkeypatch.setattr(_storage, "JOURNAL_LOCK_GRACE", 3)
+    monkeypatch.chdir(tmp_path)
+    path = os.path.join(".unitune", "studies.journal")  # relative, as the CLI gives it
+    ut.optimize(objective, SPACE, n_trials=2, storage=path, study_name="l", seed=0)
+    # the lock as a run takes it to append, never released: its holder was killed
+    assert _storage.open_storage(path)._backend._lock.acquire()
+    assert os.path.lexists(path + ".lock")
+    result = ut.optimize(objective, SPACE, n_trials=4, storage=path, study_name="l", seed=0)
+    assert [t.state for t in result.trials] == [ut.TrialState.COMPLETE] * 4
+    assert not os.path.lexists(path + ".lock")
+
+
+def test_a_process_killed_while_its_engine_samples_leaves_a_trial_that_is_rerun(tmp_path):
+    # Optuna's ask creates the trial, then samples (a GP sampler can take a while). A
+    # process killed in between leaves a RUNNING trial with no params: it names its dead
+    # owner from its first write, so the next run fails it and the study still ends
+    # with every trial it asked for.
+    import socket
+    import subprocess
+    import sys
+    import textwrap
+
+    from unitune.ledger import RUN_ATTR
+
+    path = str(tmp_path / "ask.journal")
+    ut.optimize(objective, SPACE, n_trials=2, storage=path, study_name="a", seed=0)
+    script = textwrap.dedent(f"""
+        import os, optuna, unitune as ut
+        from unitune.ledger import Ledger
+        space = ut.Space(x=ut.Float(-3.0, 3.0), k=ut.Categorical(["a", "b", None]))
+        ledger = Ledger.open({path!r}, "a", space, ["minimize"])
+        ledger.backend = "optuna:tpe"
+        study = optuna.Study(study_name="a", storage=ledger.engine_storage())
+        study.ask()
+        os._exit(0)  # dies before the sampler gave the trial any params
+        """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    assert proc.wait(timeout=120) == 0
+    reader = optuna.storages.JournalStorage(JournalFileBackend(path))
+    cut = reader.get_all_trials(reader.get_study_id_from_name("a"))[-1]
+    assert cut.state is optuna.trial.TrialState.RUNNING and cut.params == {}
+    assert cut.system_attrs[RUN_ATTR]["owner"] == f"{socket.gethostname()}:{proc.pid}"
+
+    result = ut.optimize(objective, SPACE, n_trials=5, storage=path, study_name="a", seed=0)
+    states = [t.state for t in result.trials]
+    assert states.count(ut.TrialState.COMPLETE) == 5 and ut.TrialState.RUNNING not in states
+    failed = [t for t in result.trials if t.state is ut.TrialState.FAIL]
+    assert [t.number for t in failed] == [cut.number]
+    assert failed[0].error.startswith("interrupted: process")

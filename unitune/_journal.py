@@ -9,6 +9,9 @@ tools read the file), while the fsync to the disk happens at most once every
 ``sync_interval`` seconds and when the study ends, so only a power cut can lose the
 trials of that last interval: the trade-off databases call group commit.
 
+A line left half-written by a writer killed mid-append is cut before the next append
+(Optuna would otherwise refuse the file once another line follows it).
+
 Reading is cheaper too: Optuna re-reads the log before every storage read, opening
 the file each time; here a ``stat`` that shows nothing new was appended skips that.
 """
@@ -32,8 +35,9 @@ _open: weakref.WeakSet[GroupCommitJournalFile] = weakref.WeakSet()
 
 
 class GroupCommitJournalFile(JournalFileBackend):
-    def __init__(self, file_path: str, sync_interval: float = 1.0) -> None:
-        super().__init__(file_path)
+    def __init__(self, file_path: str, sync_interval: float = 1.0,
+                 lock_obj: Any = None) -> None:
+        super().__init__(file_path, lock_obj=lock_obj)
         self._sync_interval = sync_interval
         self._last_sync = time.monotonic()
         self._dirty = False
@@ -50,7 +54,8 @@ class GroupCommitJournalFile(JournalFileBackend):
         data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs)
         self._lock.acquire()
         try:
-            with open(self._file_path, "ab") as f:
+            with open(self._file_path, "a+b") as f:
+                _drop_torn_tail(f)
                 f.write(data.encode("utf-8"))
                 f.flush()
                 now = time.monotonic()
@@ -73,6 +78,28 @@ class GroupCommitJournalFile(JournalFileBackend):
             finally:
                 os.close(fd)
             self._last_sync, self._dirty = time.monotonic(), False
+
+
+def _drop_torn_tail(f: Any) -> None:
+    """Cut a last line that does not end the file with a newline: every writer appends
+    whole lines under the lock, so, seen under the lock, such a line is what a writer
+    killed mid-write (or a power cut) left. Optuna's reader skips it while it is last,
+    but a line appended after it would merge with it into one undecodable line, and
+    Optuna refuses the whole file after an undecodable line."""
+    end = f.seek(0, os.SEEK_END)
+    if end == 0 or os.pread(f.fileno(), 1, end - 1) == b"\n":
+        return
+    start = max(0, end - 65536)
+    while True:
+        chunk = os.pread(f.fileno(), end - start, start)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            f.truncate(start + cut + 1)
+            return
+        if start == 0:
+            f.truncate(0)
+            return
+        start = max(0, start - 65536)
 
 
 @atexit.register

@@ -20,7 +20,7 @@ from typing import Any
 
 from unitune._heartbeat import Heartbeat
 from unitune._optuna_space import optuna_distributions, union_distributions
-from unitune._storage import open_storage
+from unitune._storage import OwnedTrials, open_storage
 from unitune.errors import InvalidOption, StudyMismatch
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
@@ -167,26 +167,32 @@ class Ledger:
         self.heartbeat.add(trial_id)
         return trial_id, self.storage.get_trial_number_from_id(trial_id)
 
+    def engine_storage(self) -> OwnedTrials:
+        """The storage for an engine that creates its trials itself (Optuna's
+        ``Study.ask``): each trial it creates or takes from the queue names its owner from
+        its first write, so a process killed mid-ask leaves a trial the next run fails."""
+        return OwnedTrials(self.storage, RUN_ATTR, self.run_attr)
+
     def mark_started(self, trial_id: int) -> None:
-        """Tag a trial that an engine created itself (Optuna's ask) with its backend and
-        owner (a resumed study fails the RUNNING trials of a dead owner)."""
-        self.storage.set_trial_system_attr(trial_id, RUN_ATTR, self.run_attr())
+        """Keep the heartbeat of a trial an engine created through ``engine_storage``
+        (which already wrote its owner)."""
         self.heartbeat.add(trial_id)
 
     def claim_waiting(self) -> tuple[int, int, dict[str, Any]] | None:
-        """Take an enqueued (WAITING) trial, set its params and make it RUNNING."""
+        """Take an enqueued (WAITING) trial, make it RUNNING and ours, set its params."""
         from optuna.trial import TrialState as OTS
 
+        storage = self.engine_storage()  # the owner is written right as the trial is taken
         for frozen in self.storage.get_all_trials(self.study_id, deepcopy=False,
                                                   states=(OTS.WAITING,)):
-            if not self.storage.set_trial_state_values(frozen._trial_id, state=OTS.RUNNING):
+            if not storage.set_trial_state_values(frozen._trial_id, state=OTS.RUNNING):
                 continue
+            self.heartbeat.add(frozen._trial_id)
             params = dict(frozen.system_attrs.get("fixed_params", {}))
             dists = self.distributions_for(params)
             for name, value in params.items():
                 d = dists[name]
                 self.storage.set_trial_param(frozen._trial_id, name, d.to_internal_repr(value), d)
-            self.mark_started(frozen._trial_id)
             return frozen._trial_id, frozen.number, params
         return None
 
@@ -280,9 +286,11 @@ class Ledger:
                 self.storage.set_trial_state_values(frozen._trial_id, OTS.FAIL)
             except UpdateFinishedTrialError:  # its owner or another worker got there first
                 continue
-            recovered.append(dict(frozen.params))
-            if frozen.params:
-                self.enqueue(frozen.params)
+            # A queued trial taken just before the kill may not have its params yet.
+            params = dict(frozen.params) or dict(frozen.system_attrs.get("fixed_params", {}))
+            recovered.append(params)
+            if params:
+                self.enqueue(params)
         return recovered
 
     def used_budget(self) -> tuple[int, int, bool]:

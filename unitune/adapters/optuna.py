@@ -127,7 +127,8 @@ class OptunaAdapter(Adapter):
         pruner = make_pruner(self.options.get("pruner", "median"),
                              self.options.get("pruner_options"))
         self.study = optuna.Study(study_name=self.ledger.study_name,
-                                  storage=self.ledger.storage, sampler=sampler, pruner=pruner)
+                                  storage=self.ledger.engine_storage(), sampler=sampler,
+                                  pruner=pruner)
         self._dists = optuna_distributions(self.space) if not self.space.branches else None
         self._prunes = len(self.directions) == 1
 
