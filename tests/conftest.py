@@ -13,6 +13,10 @@ if str(ROOT) not in sys.path:  # recipes/ and benchmarks/ are importable from te
     sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+# Ray starts its workers at nice 15. On a shared CI machine, neighbours at normal
+# priority then starve the trials (seen: 3% CPU each), and a Ray test can take minutes.
+# The tests' Ray workers run at normal priority, as the other backends' trials do.
+os.environ.setdefault("RAY_worker_niceness", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -9,8 +9,12 @@ installed must refuse cleanly, naming its extra.
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import time
+import uuid
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -212,15 +216,36 @@ def test_pruning_when_the_backend_prunes(info):
         assert states == {ut.TrialState.COMPLETE}
 
 
-def test_parallel_workers(info):
+def meeting(folder):
+    """``noise``, but each of the first two trials waits (up to 60 s) for the other to
+    start, and leaves a ``met-*`` file if it did: two trials that both leave one ran at
+    the same time. A file, so that threads and Ray's worker processes both see it."""
+
+    def objective(params):
+        Path(folder, f"started-{uuid.uuid4().hex}").touch()
+        started = lambda: [n for n in os.listdir(folder) if n.startswith("started-")]  # noqa: E731
+        if len(started()) <= 2:
+            deadline = time.monotonic() + 60
+            while len(started()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if len(started()) >= 2:
+                Path(folder, f"met-{uuid.uuid4().hex}").touch()
+        return noise(params)
+
+    return objective
+
+
+def test_parallel_workers(info, tmp_path):
     if not info.capabilities.parallel:
         with pytest.raises(ut.UnsupportedFeature, match="n_workers"):
             run(info, n_workers=2)
         return
-    result = run(info, n_workers=2, n_trials=16)
+    result = run(info, meeting(str(tmp_path)), n_workers=2, n_trials=16)
     assert len(result.trials) == 16
     assert len({t.number for t in result.trials}) == 16
     assert all(space_for(info).contains(t.params) for t in result.trials)
+    # n_workers=2 runs two trials at once: the first two met
+    assert len([n for n in os.listdir(tmp_path) if n.startswith("met-")]) == 2
 
 
 def test_a_stored_study_resumes_to_exactly_n_trials(info, tmp_path):

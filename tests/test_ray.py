@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -161,8 +162,11 @@ def test_queued_trials_beyond_the_budget_wait_for_the_next_resume(tmp_path):
 
 
 def test_asha_prunes_most_trials_and_trains_a_fraction_of_the_epochs():
-    pruned = asha_recipe.run("ray:asha", n_trials=12, n_workers=2, seed=3)
-    full = asha_recipe.run("ray:random", n_trials=12, n_workers=2, seed=3)
+    # One worker: which trials ASHA stops then depends only on the seed. With two, it
+    # depends on which trial reaches a rung first (one more trial run to the end moves
+    # the ratio by ~0.08); benchmarks/multifidelity_ray.py measures the 2-worker figures.
+    pruned = asha_recipe.run("ray:asha", n_trials=12, n_workers=1, seed=3)
+    full = asha_recipe.run("ray:random", n_trials=12, n_workers=1, seed=3)
     # The same seed gives both runs the same configurations, in the same order.
     assert [t.params for t in pruned.trials] == [t.params for t in full.trials]
     states = [t.state for t in pruned.trials]
@@ -427,10 +431,11 @@ def test_a_study_runs_on_a_cluster_given_by_address(tmp_path):
     from unitune.adapters import _ray_runtime
 
     port = _free_port()
+    temp = f"/tmp/ray-ut-{os.getpid()}"  # short: Ray's socket paths live under it
     ray_bin = str(Path(sys.executable).with_name("ray"))
     head = subprocess.Popen(
         [ray_bin, "start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1",
-         "--include-dashboard=false", "--num-cpus=2", "--temp-dir=/tmp/ray-ut-head",
+         "--include-dashboard=false", "--num-cpus=2", f"--temp-dir={temp}",
          "--block"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
@@ -465,7 +470,15 @@ def test_a_study_runs_on_a_cluster_given_by_address(tmp_path):
     deadline = time.monotonic() + 30
     alive = procs
     while alive and time.monotonic() < deadline:
-        alive = [p for p in procs if Path(f"/proc/{p}").exists()
-                 and "Z" not in Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1][:3]]
+        alive = [p for p in procs if _running(p)]
         time.sleep(0.2)
     assert alive == []
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """``pid`` exists and is not a zombie (it may vanish while being read)."""
+    try:
+        return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+    except OSError:
+        return False

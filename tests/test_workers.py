@@ -56,8 +56,11 @@ def owners(storage, study):
 def wait_for(condition, what, seconds=120):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except KeyError:  # the file is there, the study not yet written to it
+            pass
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 

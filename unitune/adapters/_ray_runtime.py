@@ -96,6 +96,8 @@ def ensure_runtime(address: str | None, cpus: float, verbose: int) -> None:
             ray.init(address=address, log_to_driver=bool(verbose), logging_level=logging_level,
                      configure_logging=True)
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            if ray.is_initialized():  # half-connected: leave the process free to retry
+                ray.shutdown()
             raise InvalidOption(
                 f"option address={address!r}: could not join a Ray cluster there ({exc}); "
                 "give the address printed by `ray start --head` (host:port)") from None
