@@ -6,8 +6,8 @@ The objective is ``recipes/asha.py``'s SGD classifier on scikit-learn's digits,
 - ``ray:asha`` (2 workers) and the same trials trained to the end (``ray:random``,
   same seed, hence the same params in the same order): pruned share, best
   accuracy of each, the gap in accuracy points, epochs trained and their ratio;
-- ``ray:pbt`` with a population of 4, synchronous (the recipe's default) and
-  asynchronous (Ray's default): exploit events and final accuracy.
+- ``ray:pbt`` with a population of 4, asynchronous (Ray's and the recipe's
+  default) and synchronous: exploit events, each trial's end state and final accuracy.
 
     python benchmarks/multifidelity_ray.py [--n-trials 40] [--seeds 0 1 2] [--json out.json]
 """
@@ -55,6 +55,7 @@ def pbt_run(population: int, interval: int, seed: int, synch: bool) -> dict[str,
         "seed": seed,
         "population": population,
         "synchronous": synch,
+        "states": {t.number: t.state.value for t in result.trials},
         "exploit_events": len(events),
         "events": [{k: e[k] for k in ("trial", "epoch", "copied_from", "params_after")}
                    for e in events],
@@ -74,8 +75,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     out = {
         "asha": [asha_vs_full(args.n_trials, args.n_workers, s) for s in args.seeds],
-        "pbt": pbt_run(args.population, args.interval, args.seeds[0], synch=True),
-        "pbt_async": pbt_run(args.population, args.interval, args.seeds[0], synch=False),
+        "pbt": pbt_run(args.population, args.interval, args.seeds[0], synch=False),
+        "pbt_synch": pbt_run(args.population, args.interval, args.seeds[0], synch=True),
     }
     print(json.dumps(out, indent=2, default=str))
     if args.json:

@@ -7,15 +7,14 @@ the population with a copy of the best quarter's model and a perturbed
 ``alpha``/``eta0``; the ledger keeps each trial's params history
 (``trial.user_attrs["unitune:params_history"]``), which this script prints.
 
-The population trains in step: PBT waits until every trial has reached the
-interval's epoch, then ranks them (Ray's synchronous PBT, ``synch=True``). So
-each interval the worst quarter copies the best quarter once, and trials are
-ranked at the same epoch. ``--async`` gives Ray's default: each trial is ranked
-against the others' latest scores as soon as it reaches the interval.
+By default this is Ray's asynchronous PBT: each trial is ranked against the
+others' latest scores as soon as it reaches the interval. ``--synch`` waits
+until every trial has reached the interval's epoch, then ranks them (Ray's
+synchronous PBT): each interval the worst quarter copies the best quarter once.
 
     python recipes/pbt.py                    # population of 4, 30 epochs
     python recipes/pbt.py --n-trials 8 --interval 3
-    python recipes/pbt.py --async
+    python recipes/pbt.py --synch
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def exploits(result: ut.Result) -> list[dict[str, Any]]:
 
 
 def run(n_trials: int, interval: int, seed: int, backend: str = "ray:pbt",
-        synch: bool = True) -> ut.Result:
+        synch: bool = False) -> ut.Result:
     options: dict[str, Any] = {"cpus_per_trial": 0.5}
     if backend == "ray:pbt":
         options.update(perturbation_interval=interval, synch=synch,
@@ -67,9 +66,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--n-trials", type=int, default=4, help="the population size")
     parser.add_argument("--interval", type=int, default=5, help="epochs between exploits")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--async", dest="synch", action="store_false",
-                        help="asynchronous PBT (Ray's default) instead of the population "
-                             "meeting at each interval")
+    parser.add_argument("--synch", action="store_true",
+                        help="synchronous PBT: the population meets at each interval "
+                             "(default: Ray's asynchronous PBT)")
     args = parser.parse_args(argv)
     result = run(args.n_trials, args.interval, args.seed, args.backend, args.synch)
     events = exploits(result)

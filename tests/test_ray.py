@@ -297,9 +297,8 @@ def test_pbt_history_records_the_step_of_the_copied_checkpoint(tmp_path):
 
 def test_pbt_recipe_shows_exploit_events_and_final_accuracy():
     out = pbt_recipe.main(["--n-trials", "4", "--interval", "5"])
-    # Synchronous PBT: at each of epochs 5, 10, ..., 30 the worst of 4 copies the best.
-    assert out["synchronous"] and out["exploit_events"] == 6
-    assert sorted(e["epoch"] for e in out["events"]) == [5, 10, 15, 20, 25, 30]
+    assert not out["synchronous"] and out["exploit_events"] >= 1
+    assert all(e["epoch"] % 5 == 0 for e in out["events"])
     event = out["events"][0]
     assert event["copied_from"] != event["trial"]
     changed = {k for k in event["params_after"]
