@@ -87,13 +87,19 @@ class OwnedTrials:
 
     def create_new_trial(self, study_id: int, template_trial: Any = None) -> int:
         if template_trial is None:  # what Study.ask creates: a bare RUNNING trial
-            from optuna.trial import FrozenTrial, TrialState
-
-            template_trial = FrozenTrial(
-                number=-1, state=TrialState.RUNNING, value=None, datetime_start=datetime.now(),
-                datetime_complete=None, params={}, distributions={}, user_attrs={},
-                system_attrs={self._attr: self._owner()}, intermediate_values={}, trial_id=-1)
+            template_trial = self.running()
         return self._storage.create_new_trial(study_id, template_trial=template_trial)
+
+    def running(self, params: dict[str, Any] | None = None,
+                distributions: dict[str, Any] | None = None) -> Any:
+        """A RUNNING trial started now, owned by this process, to create in one write."""
+        from optuna.trial import FrozenTrial, TrialState
+
+        return FrozenTrial(
+            number=-1, state=TrialState.RUNNING, value=None, datetime_start=datetime.now(),
+            datetime_complete=None, params=params or {}, distributions=distributions or {},
+            user_attrs={}, system_attrs={self._attr: self._owner()}, intermediate_values={},
+            trial_id=-1)
 
     def set_trial_state_values(self, trial_id: int, state: Any,
                                values: Any = None) -> bool:

@@ -152,17 +152,7 @@ class Ledger:
 
     def start(self, params: Mapping[str, Any]) -> tuple[int, int]:
         """Write a RUNNING trial with ``params``; return (trial_id, number)."""
-        from datetime import datetime
-
-        from optuna.trial import FrozenTrial
-        from optuna.trial import TrialState as OTS
-
-        dists = self.distributions_for(params)
-        template = FrozenTrial(
-            number=-1, state=OTS.RUNNING, value=None, datetime_start=datetime.now(),
-            datetime_complete=None, params=dict(params), distributions=dists, user_attrs={},
-            system_attrs={RUN_ATTR: self.run_attr()}, intermediate_values={}, trial_id=-1,
-        )
+        template = self.engine_storage().running(dict(params), self.distributions_for(params))
         trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
         self.heartbeat.add(trial_id)
         return trial_id, self.storage.get_trial_number_from_id(trial_id)

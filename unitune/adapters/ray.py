@@ -122,8 +122,7 @@ class RayAdapter(Adapter):
             elif name in ("cpus_per_trial", "gpus_per_trial"):
                 _check_number(name, value, False, 0.0, None)
             elif name in ("max_failures", "verbose"):
-                _check_number(name, value, True, 0 if name == "max_failures" else 0,
-                              3 if name == "verbose" else None)
+                _check_number(name, value, True, 0, 3 if name == "verbose" else None)
             elif name == "synch" and not isinstance(value, bool):
                 raise InvalidOption(f"option synch={value!r} must be True or False")
             elif name in ("address", "storage_path") and not isinstance(value, str):
