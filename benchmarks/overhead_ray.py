@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `unitune
 import unitune as ut
 from benchmarks._timing import interleave, median, ratio, timed, write_json
 from benchmarks.problems import BRANIN, branin
-from unitune.adapters._ray_runtime import _env  # the same scoped env switch as the adapter
+from unitune.adapters.ray._runtime import _env  # the same scoped env switch as the adapter
 
 N_WORKERS = 2
 

@@ -24,6 +24,6 @@ def _one_ray_runtime_per_session():
     """The ray:* backends start one local Ray on first use and reuse it for every later
     test; stop it when the session ends (if any test started it)."""
     yield
-    runtime = sys.modules.get("unitune.adapters._ray_runtime")
+    runtime = sys.modules.get("unitune.adapters.ray._runtime")
     if runtime is not None:
         runtime.shutdown()

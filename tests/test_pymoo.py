@@ -268,7 +268,7 @@ def test_mixed_runs_repeat_whatever_the_global_numpy_rng_does():
 def test_recorded_trials_map_back_to_themselves_for_the_warm_start(box):
     """A warm start encodes recorded params for pymoo; decoding gives them back exactly,
     on huge ranges too (no lattice is ever listed)."""
-    from unitune.adapters._pymoo_codec import Codec
+    from unitune.adapters.pymoo._codec import Codec
 
     space = ut.Space(lr=ut.Float(1e-6, 1.0, log=True), q=ut.Float(-1.0, 1.0, step=0.1),
                      n=ut.Int(0, 10**12, step=4), big=ut.Int(1, 4096, log=True),

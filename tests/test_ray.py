@@ -427,7 +427,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def test_a_study_runs_on_a_cluster_given_by_address(tmp_path):
-    from unitune.adapters import _ray_runtime
+    from unitune.adapters.ray import _runtime as _ray_runtime
 
     port = _free_port()
     temp = f"/tmp/ray-ut-{os.getpid()}"  # short: Ray's socket paths live under it

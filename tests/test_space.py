@@ -236,7 +236,8 @@ def test_the_parameter_types_are_importable_from_unitune_space_and_pickle():
     import pickle
 
     import unitune.space as space_module
-    from unitune.space import Categorical, Distribution, Float, Int, Space, build, plain
+    from unitune.space import Categorical, Distribution, Float, Int, Space
+    from unitune.space._distributions import build, plain
 
     assert (ut.Float, ut.Int, ut.Categorical, ut.Space) == (Float, Int, Categorical, Space)
     assert set(space_module.__all__) == {"Categorical", "Distribution", "Float", "Int", "Space"}

@@ -102,7 +102,7 @@ def test_a_file_lock_left_by_a_killed_process_is_broken(tmp_path, monkeypatch):
     # Optuna's journal lock is a symlink to the file; a process killed while appending
     # leaves it behind. The next run breaks it once it has stood still for the grace
     # period (it would wait forever if the link dangled, as a relative one does).
-    from unitune import _storage
+    from unitune.ledger import _storage
 
     monkeypatch.setattr(_storage, "JOURNAL_LOCK_GRACE", 3)
     monkeypatch.chdir(tmp_path)

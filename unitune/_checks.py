@@ -1,5 +1,7 @@
-"""The checks ``optimize()`` makes before any trial, and the reading of what an objective
-returns: arguments (directions, metrics, the objective's signature, counts) and values."""
+"""The checks made before any trial, and the reading of what an objective returns:
+arguments (directions, metrics, the objective's signature, counts), backend option
+values (``check_number``, ``check_choice``, ``check_bool``: one wording everywhere),
+and the values an objective returns."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from typing import Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["BadValue", "check_directions", "check_metrics", "objective_arity", "objective_ref",
-           "parse_values", "positive_int"]
+__all__ = ["BadValue", "check_bool", "check_choice", "check_directions", "check_metrics",
+           "check_number", "is_number", "objective_arity", "objective_ref", "parse_values",
+           "positive_int"]
 
 _DIRECTIONS = {"minimize": "minimize", "min": "minimize", "maximize": "maximize",
                "max": "maximize"}
@@ -95,12 +98,44 @@ def objective_ref(objective: Callable[..., Any]) -> str | None:
     return f"{os.path.abspath(path)}:{qualname}"
 
 
-def positive_int(value: Any, name: str, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+def is_number(value: Any, integer: bool = False) -> bool:
+    """A real (or integral) number, not a bool."""
+    return not isinstance(value, bool) and isinstance(
+        value, numbers.Integral if integer else numbers.Real)
+
+
+def positive_int(value: Any, name: str) -> int:
+    if not is_number(value, integer=True) or value < 1:
         raise InvalidOption(f"{name}={value!r} must be a positive integer")
     return int(value)
+
+
+def _option(name: str, value: Any, backend: str | None) -> str:
+    return f"{'backend ' + repr(backend) + ': ' if backend else ''}option {name}={value!r}"
+
+
+def check_number(value: Any, name: str, *, integer: bool = False, low: float | None = None,
+                 high: float | None = None, backend: str | None = None) -> None:
+    """Refuse an option value that is not a number (an integer) in [low, high]."""
+    if is_number(value, integer) and (low is None or value >= low) and (
+            high is None or value <= high):
+        return
+    span = ("" if low is None and high is None else f" >= {low}" if high is None
+            else f" <= {high}" if low is None else f" in [{low}, {high}]")
+    raise InvalidOption(f"{_option(name, value, backend)} must be "
+                        f"{'an integer' if integer else 'a number'}{span}")
+
+
+def check_choice(value: Any, name: str, allowed: Sequence[str],
+                 backend: str | None = None) -> None:
+    if value not in allowed:
+        raise InvalidOption(f"{_option(name, value, backend)} is not one of "
+                            f"{', '.join(allowed)}")
+
+
+def check_bool(value: Any, name: str, backend: str | None = None) -> None:
+    if not isinstance(value, bool):
+        raise InvalidOption(f"{_option(name, value, backend)} must be True or False")
 
 
 class BadValue(Exception):

@@ -31,6 +31,15 @@ def _default_storage() -> str:
     return os.environ.get("UNITUNE_STORAGE", DEFAULT_STORAGE)
 
 
+def _storage(args: argparse.Namespace, must_exist: bool = True) -> str:
+    """The ``--storage`` of the command (default: the embedded journal); a file that
+    must hold studies already is refused if it is not there."""
+    storage = args.storage or _default_storage()
+    if must_exist and "://" not in storage and not Path(storage).is_file():
+        raise _UsageError(f"storage file {storage!r} does not exist")
+    return storage
+
+
 def _load_objective(spec: str) -> tuple[Any, Any, str]:
     """``FILE.py:FUNCTION`` -> (function, module, default study name)."""
     path_text, sep, func_name = spec.rpartition(":")
@@ -141,10 +150,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from unitune.ledger import open_existing
     from unitune.optimize import joining
 
-    storage = args.storage or _default_storage()
-    if "://" not in storage and not Path(storage).is_file():
-        raise _UsageError(f"storage file {storage!r} does not exist")
-    ledger = open_existing(args.study, storage)
+    ledger = open_existing(args.study, _storage(args))
     settings = ledger.settings()
     if settings is None or ledger.space is None:
         raise _UsageError(f"study {args.study!r} was not started by unitune (no run settings "
@@ -189,7 +195,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
 
     if getattr(args, "ray_address", None):
         settings["options"]["address"] = args.ray_address
-    storage = args.storage or _default_storage()
+    storage = _storage(args, must_exist=False)
 
     def show_trial(record: ut.TrialRecord) -> None:
         values = "" if record.values is None else " ".join(_fmt(v) for v in record.values)
@@ -211,9 +217,9 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
 
 
 def _summary(result: Any, storage: str) -> None:
-    counts: dict[str, int] = {}
-    for t in result.trials:
-        counts[t.state.value] = counts.get(t.state.value, 0) + 1
+    from unitune.records import state_counts
+
+    counts = state_counts(result.trials)
     print(f"study {result.study_name!r} in {storage}: {len(result.trials)} trials ("
           + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
     if not result.completed:
@@ -233,11 +239,9 @@ def _summary(result: Any, storage: str) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    storage = args.storage or _default_storage()
-    if "://" not in storage and not Path(storage).is_file():
-        raise _UsageError(f"storage file {storage!r} does not exist")
     from unitune.ledger import open_existing
 
+    storage = _storage(args)
     ledger = open_existing(args.study, storage)
     result = ledger.result()
     _summary(result, storage)
@@ -266,10 +270,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_studies(args: argparse.Namespace) -> int:
     from unitune.ledger import open_storage
 
-    storage = args.storage or _default_storage()
-    if "://" not in storage and not Path(storage).is_file():
-        raise _UsageError(f"storage file {storage!r} does not exist")
-    opened = open_storage(storage)
+    opened = open_storage(_storage(args))
     rows = [[s.study_name, ",".join(d.name.lower() for d in s.directions),
              len(opened.get_all_trials(s._study_id, deepcopy=False))]
             for s in opened.get_all_studies()]

@@ -11,7 +11,7 @@ from typing import Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["Result", "TrialRecord", "TrialState"]
+__all__ = ["Result", "TrialRecord", "TrialState", "state_counts"]
 
 
 class TrialState(str, enum.Enum):
@@ -80,6 +80,14 @@ class TrialRecord:
             "backend": self.backend,
             "constraints": list(self.constraints) if self.constraints is not None else None,
         }
+
+
+def state_counts(trials: Sequence[TrialRecord]) -> dict[str, int]:
+    """How many trials end in each state, in the order states first appear."""
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.value] = counts.get(t.state.value, 0) + 1
+    return counts
 
 
 def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -170,10 +178,7 @@ class Result:
         return float(compute_hypervolume(points, signed_ref, assume_pareto=True))
 
     def _state_counts(self) -> str:
-        counts: dict[str, int] = {}
-        for t in self.trials:
-            counts[t.state.value] = counts.get(t.state.value, 0) + 1
-        return ", ".join(f"{n} {s}" for s, n in counts.items()) or "none"
+        return ", ".join(f"{n} {s}" for s, n in state_counts(self.trials).items()) or "none"
 
     def to_dataframe(self) -> Any:
         """One row per trial: number, state, value(s), ``params_<name>``, duration, error

@@ -129,7 +129,7 @@ class SearchCV(BaseSearchCV):
         self.verbose = verbose
 
     # -- checks, all before the first fit -------------------------------------------------
-    def _checked_backend(self) -> type[adapters.Adapter]:
+    def _checked_backend(self) -> type[adapters.BaseAdapter]:
         try:
             self._validate_params()
         except InvalidParameterError as exc:

@@ -1,34 +1,63 @@
-"""The ``Trial`` an objective receives as its second argument."""
+"""The ``Trial`` an objective receives as its second argument, and ``Objective``: the one
+place the user's objective is called and what it returns read as an ``Outcome``.
+
+Every backend hands the objective a ``Trial``: a subclass of it says where reports go
+(``_report``) and where a copied state comes from (``_restore``): the driver's, in
+this process (``unitune._driver``), or Ray Tune's, in a Ray worker
+(``unitune.adapters.ray._trainable``). The checks of what the objective passes live
+here, once.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import numbers
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from unitune._checks import BadValue, objective_arity, parse_values
+from unitune.adapters.base import Outcome
 from unitune.errors import InvalidOption, TrialPruned
+from unitune.records import TrialState
 
-if TYPE_CHECKING:
-    from unitune.optimize import Driver
+__all__ = ["Objective", "Trial"]
 
-__all__ = ["Trial"]
+
+def _constraint(value: Any, i: int) -> float:
+    """A constraint value as a float (numpy and torch scalars too). A bool is refused:
+    True would read as a violation of 1, False as feasible, which is rarely what is meant."""
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if not math.isnan(number):
+                return number
+    raise InvalidOption(f"trial.constraint(): value {i} is {value!r}; each constraint must "
+                        "be a number (<= 0 is feasible)")
 
 
 class Trial:
     """One evaluation: its ``number``, its ``params``, and the engine's ear.
 
     ``report(value, step)`` records an intermediate value and raises
-    ``ut.TrialPruned`` when the backend decides to stop the trial.
+    ``ut.TrialPruned`` when the backend decides to stop the trial. A ``Trial`` made
+    by hand (``ut.Trial(0, params)``) records nothing and never prunes: handy to call
+    an objective outside a study.
     """
 
-    __slots__ = ("number", "params", "_run", "_proposal", "_last_step", "_state", "_stopped")
+    __slots__ = ("number", "params", "constraints", "_last_step", "_state", "_stopped")
 
-    def __init__(self, number: int, params: Mapping[str, Any], run: Driver, proposal: Any) -> None:
+    def __init__(self, number: int, params: Mapping[str, Any]) -> None:
         self.number = number
         self.params = dict(params)
-        self._run = run
-        self._proposal = proposal
+        self.constraints: tuple[float, ...] | None = None
         self._last_step: int | None = None
         self._state: Any = None
         self._stopped = False
@@ -36,21 +65,17 @@ class Trial:
     def report(self, value: float, step: int | None = None) -> None:
         """Record ``value`` at ``step`` (default: the step after the last one); raise
         ``ut.TrialPruned`` if the backend prunes the trial here."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            try:
-                value = float(value)  # numpy / torch scalars
-            except (TypeError, ValueError):
-                raise InvalidOption(
-                    f"trial.report(value={value!r}): value must be a number"
-                ) from None
-        value = float(value)
+        try:
+            value = float(value)  # numpy / torch scalars
+        except (TypeError, ValueError):
+            raise InvalidOption(f"trial.report(value={value!r}): value must be a number") from None
         if step is None:
             step = 0 if self._last_step is None else self._last_step + 1
         elif isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise InvalidOption(f"trial.report(step={step!r}): step must be an integer >= 0")
         step = int(step)
         self._last_step = step
-        if self._run.trial_report(self, step, value):
+        if self._report(step, value):
             self._stopped = True
             raise TrialPruned(f"trial {self.number} pruned at step {step} (value {value!r})")
 
@@ -61,35 +86,79 @@ class Trial:
         ``result.best_trial`` keep feasible trials only. Call it once, before returning."""
         if not values:
             raise InvalidOption("trial.constraint() needs at least one value (<= 0 is feasible)")
-        out = []
-        for i, v in enumerate(values):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                try:
-                    v = float(v)  # numpy / torch scalars
-                except (TypeError, ValueError):
-                    raise InvalidOption(f"trial.constraint(): value {i} is {v!r}; each "
-                                        "constraint must be a number (<= 0 is feasible)") from None
-            if math.isnan(float(v)):
-                raise InvalidOption(f"trial.constraint(): value {i} is nan; each constraint "
-                                    "must be a number (<= 0 is feasible)")
-            out.append(float(v))
-        self._run.trial_constraint(self, tuple(out))
+        self.constraints = tuple(_constraint(v, i) for i, v in enumerate(values))
 
     def should_prune(self) -> bool:
         """True once the backend has decided to stop this trial."""
         return self._stopped
 
     def checkpoint(self, state: Any) -> None:
-        """Keep ``state`` as this trial's latest checkpoint (PBT copies it between trials)."""
+        """Keep ``state`` as this trial's latest checkpoint (PBT copies it between trials;
+        on Ray it goes with the next report, so call it before the ``report`` of a step)."""
         self._state = state
-        self._run.checkpoint(self, state)
 
     def restore(self) -> Any:
         """The state to continue from: this trial's last checkpoint, one the backend
         copied into it (PBT's exploit step), or None for a fresh start."""
-        if self._state is not None:
-            return self._state
-        return self._run.restore(self)
+        if self._state is None:
+            self._state = self._restore()
+        return self._state
+
+    # -- where a trial's reports go: a subclass per runner -----------------------------------
+    def _report(self, step: int, value: float) -> bool:
+        """Send a report; True if the backend stops the trial here."""
+        return False
+
+    def _restore(self) -> Any:
+        """A state the backend copied into this trial, or None."""
+        return None
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self.params!r})"
+
+
+@functools.cache
+def _pruned_types() -> tuple[type[BaseException], ...]:
+    from optuna.exceptions import TrialPruned as OptunaPruned
+
+    return (TrialPruned, OptunaPruned)  # a pasted Optuna objective raises Optuna's
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The user's objective as every backend calls it: ``fn(params)`` or
+    ``fn(params, trial)``, its return read as ``n_values`` numbers (a dict by
+    ``metrics``). Picklable when ``fn`` is, so it travels to Ray's workers."""
+
+    fn: Callable[..., Any]
+    n_args: int
+    n_values: int
+    metrics: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, fn: Callable[..., Any], n_values: int,
+           metrics: tuple[str, ...] | None = None) -> Objective:
+        return cls(fn, objective_arity(fn), n_values, metrics)
+
+    def __call__(self, trial: Trial) -> Outcome:
+        """Run the objective once; whatever happens, return how the trial ended."""
+        start = time.perf_counter()
+        try:
+            if self.n_args == 1:
+                out = self.fn(dict(trial.params))
+            else:
+                out = self.fn(dict(trial.params), trial)
+            outcome = Outcome(TrialState.COMPLETE,
+                              values=parse_values(out, self.n_values, self.metrics))
+        except _pruned_types():
+            outcome = Outcome(TrialState.PRUNED)
+        except BadValue as exc:
+            outcome = Outcome(TrialState.FAIL, error=str(exc), wrong_count=exc.wrong_count)
+        except KeyboardInterrupt as exc:
+            outcome = Outcome(TrialState.FAIL, error="interrupted: KeyboardInterrupt", exc=exc,
+                              interrupted=True)
+        except Exception as exc:  # noqa: BLE001 - a failing trial must not end the study
+            outcome = Outcome(TrialState.FAIL, error=f"{type(exc).__name__}: {exc}", exc=exc,
+                              traceback="".join(traceback.format_exception(exc)))
+        return dataclasses.replace(outcome, duration=time.perf_counter() - start,
+                                   constraints=trial.constraints)

@@ -1,7 +1,8 @@
 """The backend registry: ``"<engine>:<algorithm>"`` -> adapter class.
 
-Adapter modules are imported on first use; they import their engine only when a
-backend of theirs runs, so listing backends never loads Ray or skopt.
+Adapter modules (a module or a package per engine) are imported on first use; they
+import their engine only when a backend of theirs runs, so listing backends never
+loads Ray or skopt. ``base.py`` says what an adapter implements.
 """
 
 from __future__ import annotations
@@ -9,17 +10,22 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from typing import TypeVar
 
-from unitune.adapters.base import Adapter, Capabilities, Proposal
+from unitune.adapters.base import Adapter, BaseAdapter, Capabilities, Proposal
 from unitune.errors import UnknownBackend
 
-__all__ = ["Adapter", "BackendInfo", "Capabilities", "Proposal", "backends", "get", "register"]
+__all__ = ["Adapter", "BackendInfo", "BaseAdapter", "Capabilities", "Proposal", "backends",
+           "get", "register"]
 
-_REGISTRY: dict[str, type[Adapter]] = {}
+_REGISTRY: dict[str, type[BaseAdapter]] = {}
 _loaded = False
 
 
-def register(cls: type[Adapter]) -> type[Adapter]:
+_AdapterT = TypeVar("_AdapterT", bound=type[BaseAdapter])
+
+
+def register(cls: _AdapterT) -> _AdapterT:
     """Class decorator: make an adapter available under ``cls.name``."""
     engine, sep, algo = cls.name.partition(":")
     if not sep or not engine or not algo or engine != cls.engine:
@@ -39,7 +45,7 @@ def _load() -> None:
         _loaded = True
 
 
-def get(name: str) -> type[Adapter]:
+def get(name: str) -> type[BaseAdapter]:
     """The adapter class for ``name`` (``"optuna"`` means its default, ``optuna:tpe``)."""
     _load()
     if not isinstance(name, str):

@@ -1,9 +1,20 @@
-"""The adapter protocol: what a new engine implements to join unitune.
+"""What a new engine implements to join unitune, and what the driver gives it.
 
-optimize() owns the loop and the bookkeeping (validation, ledger, callbacks,
-failure policy, parallelism); an adapter only turns the space into the
-engine's own and answers ``ask`` / ``tell`` (and ``should_prune`` if the engine
-prunes). A complete adapter is one short file; see ``adapters/optuna.py``.
+``optimize()`` owns the rules (validation, budget, timeout, failures, pruning
+decisions' bookkeeping, callbacks, Ctrl-C, parallel workers, the ledger). An engine
+joins through one of three base classes, by how it runs trials:
+
+- ``Adapter``: ask/tell. The driver asks for a ``Proposal``, runs the objective,
+  writes the ledger and tells the ``Outcome``. **The one to copy** is
+  ``adapters/skopt/__init__.py``: a space mapped onto the engine, ``ask``, ``tell``.
+- ``StudyAdapter``: ask/tell whose engine writes the ledger itself, through
+  ``ledger.engine_storage()``: Optuna's ``Study`` (``adapters/optuna.py``).
+- ``LoopAdapter``: the engine runs its own loop and books each trial through a
+  ``Host`` (begin, report, end, the study's queued trials): Ray Tune
+  (``adapters/ray/``).
+
+Every adapter declares its name, engine, pip extra, ``Capabilities`` and
+accepted options; ``validate`` refuses what it cannot do before any trial runs.
 """
 
 from __future__ import annotations
@@ -11,8 +22,8 @@ from __future__ import annotations
 import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from unitune.errors import BackendNotInstalled, InvalidOption, UnsupportedFeature
 from unitune.records import TrialRecord, TrialState
@@ -20,8 +31,10 @@ from unitune.space import Float, Space
 
 if TYPE_CHECKING:
     from unitune.ledger import Ledger
+    from unitune.trial import Objective
 
-__all__ = ["WAIT", "Adapter", "Capabilities", "Proposal"]
+__all__ = ["WAIT", "Adapter", "BaseAdapter", "Capabilities", "Host", "LoopAdapter", "Outcome",
+           "Proposal", "StudyAdapter"]
 
 
 @dataclass(frozen=True)
@@ -36,20 +49,33 @@ class Capabilities:
     checkpoints: bool = False
     constraints: bool = False  # the engine searches with ``trial.constraint(...)`` values
 
-    def as_dict(self) -> dict[str, bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
-
-@dataclass
+@dataclass(frozen=True)
 class Proposal:
-    """A point to evaluate. ``trial_id`` is set when the engine already wrote the trial to
-    the ledger (adapters with ``writes_ledger``); ``handle`` is the engine's own token."""
+    """A point to evaluate, once begun in the ledger as trial ``trial_id`` (``number``).
+    ``handle`` is the engine's own token; ``queued`` marks a queued (WAITING) trial the
+    driver claimed instead of asking the engine (a re-run, an enqueued point)."""
 
     params: dict[str, Any]
     trial_id: int | None = None
     number: int | None = None
     handle: Any = None
-    constraints: tuple[float, ...] | None = None  # set by ``trial.constraint(...)``
+    queued: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a trial ended: COMPLETE with values, PRUNED, or FAIL with the reason."""
+
+    state: TrialState
+    values: tuple[float, ...] | None = None
+    error: str | None = None  # one line: why the trial failed
+    traceback: str | None = None  # the objective's traceback, when it raised
+    exc: BaseException | None = field(default=None, compare=False, repr=False)
+    duration: float = 0.0
+    constraints: tuple[float, ...] | None = None  # from trial.constraint(); <= 0 feasible
+    interrupted: bool = False  # cut short (Ctrl-C, a dead process): re-run on resume
+    wrong_count: bool = False  # the objective returned the wrong number of values
 
 
 class _Wait:
@@ -65,9 +91,10 @@ class _Wait:
 WAIT = _Wait()
 
 
-class Adapter(ABC):
-    """Base class of every backend. Subclasses set the class attributes and implement
-    ``setup``, ``ask`` and ``tell``."""
+class BaseAdapter(ABC):
+    """What every backend declares. Subclass ``Adapter``, ``StudyAdapter`` or
+    ``LoopAdapter``, set the class attributes and register it with
+    ``@unitune.adapters.register``."""
 
     name: ClassVar[str]  # "<engine>:<algorithm>"
     engine: ClassVar[str]
@@ -76,8 +103,6 @@ class Adapter(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     description: ClassVar[str] = ""
     default: ClassVar[bool] = False  # the algorithm chosen by backend="<engine>"
-    writes_ledger: ClassVar[bool] = False  # True if ask() creates the ledger trial itself
-    owns_loop: ClassVar[bool] = False  # True if the engine runs the trials itself (Ray Tune)
 
     def __init__(self, space: Space, directions: Sequence[str], *, seed: int | None,
                  n_workers: int, options: Mapping[str, Any], ledger: Ledger) -> None:
@@ -116,7 +141,8 @@ class Adapter(ABC):
     @classmethod
     def validate(cls, space: Space, directions: Sequence[str],
                  options: Mapping[str, Any]) -> None:
-        """Refuse what this backend cannot do (raise ``UnsupportedFeature``/``InvalidOption``)."""
+        """Refuse what this backend cannot do (raise ``UnsupportedFeature``/``InvalidOption``).
+        Subclasses check their option values after calling this."""
         caps = cls.capabilities
         if len(directions) > 1 and not caps.multi_objective:
             raise UnsupportedFeature(
@@ -144,19 +170,23 @@ class Adapter(ABC):
                 f"{', '.join(sorted(accepted)) or 'none'}"
             )
 
-    # -- the engine ---------------------------------------------------------------------------
-    def setup(self) -> None:
-        """Build the engine's optimizer from ``self.space``/``self.options``."""
-
     @classmethod
     def budget(cls, space: Space) -> int | None:
         """The number of trials after which the search of ``space`` is exhausted (a grid),
         or None. Known before any work, so a study with no bound is refused up front."""
         return None
 
+    # -- the engine ---------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Build the engine's optimizer from ``self.space``/``self.options``."""
+
     def warm_start(self, records: Sequence[TrialRecord]) -> None:
         """Tell the engine the finished trials already in the ledger (resume, or a study
         begun with another backend). Engines that read the ledger themselves skip this."""
+
+
+class Adapter(BaseAdapter):
+    """An ask/tell engine: the driver asks, evaluates, writes the ledger, and tells."""
 
     @abstractmethod
     def ask(self) -> Proposal | _Wait | None:
@@ -164,25 +194,72 @@ class Adapter(ABC):
         nothing can be proposed before a running proposal is told (never with none running)."""
 
     @abstractmethod
-    def tell(self, proposal: Proposal, state: TrialState,
-             values: Sequence[float] | None) -> None:
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
         """The outcome of a proposal (COMPLETE with values, PRUNED or FAIL)."""
 
-    def observe(self, proposal: Proposal, state: TrialState,
-                values: Sequence[float] | None) -> None:
-        """The outcome of a point the engine did not propose (an enqueued or re-run trial).
-        Defaults to ``tell``."""
-        self.tell(proposal, state, values)
-
-    def run(self, driver: Any, target: int | None, deadline: float | None) -> bool:
-        """For engines that run trials themselves (``owns_loop = True``): run up to
-        ``target`` trials (None: until ``deadline``, a time.monotonic() value) and book
-        each through ``driver.begin(params) -> Proposal``, ``driver.record_intermediate(proposal,
-        step, value)`` and ``driver.end(proposal, outcome)`` (see ``unitune.optimize``).
-        Return True if interrupted by Ctrl-C. Ask/tell adapters leave this alone."""
-        raise NotImplementedError(f"{self.name} does not own its loop")
+    def observe(self, proposal: Proposal, outcome: Outcome) -> None:
+        """The outcome of a point the engine did not propose (a queued trial the driver
+        claimed). Defaults to ``tell``."""
+        self.tell(proposal, outcome)
 
     def report(self, proposal: Proposal, step: int, value: float) -> bool:
         """Record an intermediate value of a running trial; return True to prune it."""
-        self.ledger.report(proposal.trial_id, step, value)  # type: ignore[arg-type]
+        assert proposal.trial_id is not None  # the driver reports begun trials only
+        self.ledger.report(proposal.trial_id, step, value)
         return False
+
+
+class StudyAdapter(Adapter):
+    """An ask/tell engine that writes the ledger itself: ``ask`` creates the trial through
+    ``self.ledger.engine_storage()`` and returns a Proposal with its ``trial_id`` and
+    ``number``; ``tell`` finishes it. The engine also takes the study's queued trials
+    itself, so the driver claims none for it."""
+
+
+class Host(Protocol):
+    """What the driver offers an engine that runs its own loop (``LoopAdapter.run``). The
+    driver applies the study's rules (failures, callbacks, budget) in ``end``."""
+
+    @property
+    def objective(self) -> Objective:
+        """The user's objective, to ship to the engine's workers."""
+
+    @property
+    def stopping(self) -> bool:
+        """True once a callback asked the study to stop: start no new trial."""
+
+    def begin(self, params: Mapping[str, Any]) -> Proposal:
+        """Write a RUNNING trial for ``params`` the engine proposed."""
+
+    def report(self, proposal: Proposal, step: int, value: float) -> None:
+        """Record an intermediate value of a running trial."""
+
+    def end(self, proposal: Proposal, outcome: Outcome) -> TrialRecord:
+        """Finish a trial (the ledger, the failure policy, the callbacks)."""
+
+    def abandon(self, proposal: Proposal) -> None:
+        """Record a trial cut short, so that a resume runs it again."""
+
+    def queued(self, limit: int | None) -> list[TrialRecord]:
+        """The study's queued (WAITING) trials the run should evaluate first, at most
+        ``limit``, in the order ``claim_queued`` takes them."""
+
+    def claim_queued(self) -> Proposal | None:
+        """Take the next queued trial (RUNNING, ours), or None if another process did."""
+
+    def replace_params(self, proposal: Proposal, params: Mapping[str, Any],
+                       history: list[dict[str, Any]]) -> Proposal:
+        """A running trial continues with other params (PBT): store them and the history;
+        return the proposal with the new params."""
+
+    def trial_count(self) -> int:
+        """How many trials the study holds: the next new trial's number."""
+
+
+class LoopAdapter(BaseAdapter):
+    """An engine that runs trials itself (Ray Tune): ``run`` books each through ``host``."""
+
+    @abstractmethod
+    def run(self, host: Host, target: int | None, deadline: float | None) -> bool:
+        """Run up to ``target`` trials (None: until ``deadline``, a time.monotonic()
+        value, or ``host.stopping``); return True if interrupted by Ctrl-C."""

@@ -2,8 +2,8 @@
 Optuna's pruners.
 
 The ledger is an Optuna storage, so these adapters let Optuna's own ``Study``
-write the trials: ``study.ask`` with the space's distributions, ``study.tell``
-with the outcome. Given the same seed, the sampler proposes exactly what it
+write the trials (a ``StudyAdapter``): ``study.ask`` with the space's
+distributions, ``study.tell`` with the outcome. Given the same seed, the sampler proposes exactly what it
 would in a hand-written Optuna loop. Options are the sampler's own keyword
 arguments (``n_startup_trials``, ``multivariate``, ``population_size``...),
 plus ``pruner`` and ``pruner_options``.
@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from unitune.adapters import register
-from unitune.adapters.base import Adapter, Capabilities, Proposal
+from unitune.adapters.base import Capabilities, Outcome, Proposal, StudyAdapter
 from unitune.errors import InvalidOption
-from unitune.ledger import optuna_distributions
+from unitune.ledger._keys import CONSTRAINTS_ATTR
 from unitune.records import TrialState
 from unitune.space import Space
+from unitune.space._optuna import optuna_distributions
 
 __all__ = ["PRUNERS"]
 
@@ -81,16 +82,15 @@ def make_pruner(name: Any, options: Mapping[str, Any] | None) -> Any:
 
 def stored_constraints(trial: Any) -> tuple[float, ...]:
     """The values ``trial.constraint(...)`` stored (none declared: feasible)."""
-    return tuple(trial.system_attrs.get("constraints") or ())
+    return tuple(trial.system_attrs.get(CONSTRAINTS_ATTR) or ())
 
 
-class OptunaAdapter(Adapter):
+class OptunaAdapter(StudyAdapter):
     """Shared by every Optuna sampler; a subclass names its sampler class."""
 
     engine = "optuna"
     extra = "optuna"
     requires: ClassVar[tuple[str, ...]] = ("optuna",)
-    writes_ledger = True
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True)
     sampler_class: ClassVar[str]
 
@@ -140,13 +140,12 @@ class OptunaAdapter(Adapter):
         return Proposal(params=trial.params, trial_id=trial._trial_id, number=trial.number,
                         handle=trial)
 
-    def tell(self, proposal: Proposal, state: TrialState,
-             values: Sequence[float] | None) -> None:
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
         from optuna.trial import TrialState as OTS
 
-        _tell(self.study, proposal.handle,
-              None if state is not TrialState.COMPLETE else list(values),  # type: ignore[arg-type]
-              OTS[state.value])
+        values = list(outcome.values) if outcome.state is TrialState.COMPLETE and \
+            outcome.values is not None else None
+        _tell(self.study, proposal.handle, values, OTS[outcome.state.value])
 
     def report(self, proposal: Proposal, step: int, value: float) -> bool:
         if not self._prunes:  # Optuna prunes single-objective studies only
@@ -164,7 +163,7 @@ class TPEAdapter(OptunaAdapter):
 
 
 @register
-class RandomAdapter(OptunaAdapter):
+class OptunaRandomAdapter(OptunaAdapter):
     name = "optuna:random"
     sampler_class = "RandomSampler"
     description = "independent uniform sampling (log-uniform where log=True)"
@@ -188,7 +187,7 @@ class QMCAdapter(OptunaAdapter):
 
 
 @register
-class NSGA2Adapter(OptunaAdapter):
+class OptunaNSGA2Adapter(OptunaAdapter):
     name = "optuna:nsga2"
     sampler_class = "NSGAIISampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
@@ -197,7 +196,7 @@ class NSGA2Adapter(OptunaAdapter):
 
 
 @register
-class NSGA3Adapter(OptunaAdapter):
+class OptunaNSGA3Adapter(OptunaAdapter):
     name = "optuna:nsga3"
     sampler_class = "NSGAIIISampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
@@ -206,7 +205,7 @@ class NSGA3Adapter(OptunaAdapter):
 
 
 @register
-class GPAdapter(OptunaAdapter):
+class OptunaGPAdapter(OptunaAdapter):
     name = "optuna:gp"
     sampler_class = "GPSampler"
     requires = ("optuna", "scipy", "torch")
@@ -257,10 +256,9 @@ class GridAdapter(OptunaAdapter):
             return self._ask(self.ledger.distributions_for(point))
         return super().ask()
 
-    def tell(self, proposal: Proposal, state: TrialState,
-             values: Sequence[float] | None) -> None:
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
         try:
-            super().tell(proposal, state, values)
+            super().tell(proposal, outcome)
         except RuntimeError as exc:
             # GridSampler calls study.stop() once the grid is exhausted, which Optuna only
             # allows inside study.optimize(); the trial is already stored when it raises.

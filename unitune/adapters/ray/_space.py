@@ -18,6 +18,8 @@ from typing import Any
 
 from unitune.errors import InvalidOption
 from unitune.space import Categorical, Distribution, Float, Int, Space
+from unitune.space._distributions import fixed_value, is_fixed
+from unitune.space._optuna import optuna_distributions
 
 __all__ = ["Codec"]
 
@@ -51,8 +53,8 @@ class Codec:
         dist = self.space[name]
         if isinstance(dist, Categorical):
             return tune.randint(0, len(dist.choices))
-        if dist.low == dist.high:
-            return dist.low
+        if is_fixed(dist):
+            return fixed_value(dist)
         grid = _grid(dist)
         if grid is not None:
             return tune.choice(grid)
@@ -68,19 +70,7 @@ class Codec:
 
     def optuna_space(self) -> dict[str, Any]:
         """Optuna distributions for Ray's OptunaSearch (categoricals as indices)."""
-        from optuna import distributions as od
-
-        out: dict[str, Any] = {}
-        for name, dist in self.space.items():
-            if isinstance(dist, Categorical):
-                out[name] = od.CategoricalDistribution(tuple(range(len(dist.choices))))
-            elif isinstance(dist, Float):
-                out[name] = od.FloatDistribution(dist.low, dist.high, log=dist.log,
-                                                 step=dist.step)
-            else:
-                out[name] = od.IntDistribution(dist.low, dist.high, log=dist.log,
-                                               step=dist.step)
-        return out
+        return optuna_distributions(self.space, choice_indices=True)
 
     def mutations(self, spec: Any = None) -> dict[str, Any]:
         """PBT's ``hyperparam_mutations``: ``None`` mutates every parameter, a list of
@@ -95,7 +85,7 @@ class Codec:
                     f"option hyperparam_mutations names {unknown[0]!r}, which is not a "
                     f"parameter of the space ({', '.join(self.space)})")
             return {name: self._default_mutation(name) for name in spec
-                    if not self._constant(name)}
+                    if not is_fixed(self.space[name])}
         if not isinstance(spec, Mapping):
             raise InvalidOption(
                 f"option hyperparam_mutations={spec!r} must be a list of parameter names or "
@@ -123,12 +113,6 @@ class Codec:
                     f"option hyperparam_mutations[{name!r}]={values!r} must be a list of "
                     "values, a Ray domain or a callable")
         return out
-
-    def _constant(self, name: str) -> bool:
-        dist = self.space[name]
-        if isinstance(dist, Categorical):
-            return len(dist.choices) == 1
-        return dist.low == dist.high
 
     def _default_mutation(self, name: str) -> Any:
         dist = self.space[name]

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from unitune._heartbeat import HEARTBEAT_GRACE, HEARTBEAT_INTERVAL
 from unitune.errors import InvalidOption
+from unitune.ledger._heartbeat import HEARTBEAT_GRACE, HEARTBEAT_INTERVAL
 
 __all__ = ["OwnedTrials", "open_storage"]
 
@@ -38,7 +38,7 @@ def open_storage(storage: Any) -> Any:
         path.parent.mkdir(parents=True, exist_ok=True)
         from optuna.storages.journal import JournalFileSymlinkLock
 
-        from unitune._journal import GroupCommitJournalFile
+        from unitune.ledger._journal import GroupCommitJournalFile
 
         # An absolute path: Optuna's lock is a symlink to the file, and a relative target
         # would resolve against the link's own folder, dangle, and hide a lock left by a

@@ -1,5 +1,5 @@
 """The driver side of a Ray Tune run: a Tune callback that books every Ray trial in the
-ledger through the optimize() driver, and a stopper that ends the run early.
+ledger through the driver's ``Host``, and a stopper that ends the run early.
 
 Ledger writes happen here, in the driver process, whatever machine the trial ran
 on: a trial is begun when Ray starts it, its intermediate values are written as
@@ -20,31 +20,25 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from unitune.adapters import _ray_trainable as rt
-from unitune.adapters._ray_space import Codec
-from unitune.adapters.base import Proposal
-from unitune.ledger import optuna_distributions
+from unitune.adapters.base import Host, Outcome, Proposal
+from unitune.adapters.ray import _trainable as rt
+from unitune.adapters.ray._space import Codec
 from unitune.records import TrialState
 
-__all__ = ["HISTORY_ATTR", "make_callback_class", "make_stopper"]
+__all__ = ["make_callback_class", "make_stopper"]
 
 logger = logging.getLogger("unitune")
-HISTORY_ATTR = "unitune:params_history"
 
 
 @dataclass
 class _Booked:
+    """A Ray trial open in the ledger: its proposal (replaced when PBT changes its params),
+    its last report, and the history of its params."""
+
     proposal: Proposal
     started: float
     final: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _Holder:
-    """What ``Driver.trial_constraint`` reads of a trial: its proposal."""
-
-    _proposal: Proposal
 
 
 def _index(trial: Any) -> int:
@@ -56,9 +50,9 @@ def make_callback_class() -> type:
     from ray import tune
 
     class LedgerCallback(tune.Callback):
-        def __init__(self, driver: Any, codec: Codec, n_values: int,
+        def __init__(self, host: Host, codec: Codec, n_values: int,
                      queued: tuple[int, ...] = ()) -> None:
-            self.driver = driver
+            self.host = host
             self.codec = codec
             self.n_values = n_values
             self.queued = queued  # ledger numbers of Ray's first trials (queued points)
@@ -94,9 +88,9 @@ def make_callback_class() -> type:
                 return
             kind = result.get(rt.KIND)
             if kind == rt.REPORT:
-                self._guard(self.driver.record_intermediate, booked.proposal,
-                            int(result[rt.STEP]), float(result[rt.VALUE]))
-            elif kind in (rt.COMPLETE, rt.FAIL, rt.PRUNED):
+                self._guard(self.host.report, booked.proposal, int(result[rt.STEP]),
+                            float(result[rt.VALUE]))
+            elif kind in rt.FINAL:
                 booked.final = dict(result)
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any,
@@ -126,7 +120,7 @@ def make_callback_class() -> type:
             if 0 <= index < len(self.queued):
                 proposal = self._claim(self.queued[index], params)
             if proposal is None:
-                proposal = self.driver.begin(params)
+                proposal = self.host.begin(params)
             self.booked[trial.trial_id] = _Booked(proposal, time.perf_counter())
             self.seen.add(trial.trial_id)
 
@@ -134,11 +128,10 @@ def make_callback_class() -> type:
             """Take the queued (WAITING) trial ``number`` for the Ray trial running its
             params, as the driver takes one for an ask/tell backend: it becomes RUNNING,
             then finishes under the same number. None if another process took it first."""
-            with self.driver.lock:
-                proposal = self.driver.next_proposal()
+            proposal = self.host.claim_queued()
             if proposal is not None and self.codec.decode(
                     self.codec.encode(proposal.params)) != params:
-                self.driver.abandon(proposal)  # not the params Ray runs: queued again
+                self.host.abandon(proposal)  # not the params Ray runs: queued again
                 proposal = None
             if proposal is None:
                 logger.warning("queued trial %s was taken by another process; its params "
@@ -146,36 +139,21 @@ def make_callback_class() -> type:
             return proposal
 
         def _end(self, trial: Any, error: str | None) -> None:
-            from unitune.optimize import Outcome
-
             booked = self.booked.pop(trial.trial_id, None)
             if booked is None:
                 return
-            final = booked.final or {}
-            kind = final.get(rt.KIND)
-            duration = float(final.get(rt.SECONDS, time.perf_counter() - booked.started))
+            final = booked.final
+            duration = time.perf_counter() - booked.started
             if error is not None:
-                outcome = Outcome(TrialState.FAIL, error=error)
-            elif kind == rt.COMPLETE:
-                values = tuple(float(final[rt.value_key(i, self.n_values)])
-                               for i in range(self.n_values))
-                outcome = Outcome(TrialState.COMPLETE, values=values)
-            elif kind == rt.FAIL:
-                outcome = Outcome(TrialState.FAIL, error=str(final.get(rt.ERROR)),
-                                  wrong_count=bool(final.get(rt.WRONG_COUNT, False)))
-                if final.get("ut_traceback"):
-                    self.driver.ledger.storage.set_trial_system_attr(
-                        booked.proposal.trial_id, "unitune:traceback", final["ut_traceback"])
-            elif kind == rt.PRUNED or not self.stopping:
-                outcome = Outcome(TrialState.PRUNED)  # stopped by Ray's scheduler
+                outcome = Outcome(TrialState.FAIL, error=error, duration=duration)
+            elif final is not None:
+                outcome = rt.outcome_from_result(final, self.n_values)
+            elif not self.stopping:  # stopped by Ray's scheduler
+                outcome = Outcome(TrialState.PRUNED, duration=duration)
             else:
-                outcome = Outcome(TrialState.FAIL, interrupted=True,
+                outcome = Outcome(TrialState.FAIL, interrupted=True, duration=duration,
                                   error="interrupted: the study stopped while the trial ran")
-            outcome.duration = duration
-            if final.get(rt.CONSTRAINTS) is not None:  # the driver's rules, as in-process
-                self.driver.trial_constraint(_Holder(booked.proposal),
-                                             tuple(final[rt.CONSTRAINTS]))
-            self.driver.end(booked.proposal, outcome)
+            self.host.end(booked.proposal, outcome)
 
         def exploited(self, trial: Any, source: Any, step: Any) -> None:
             """PBT copied ``source``'s state into ``trial`` with new params: write the new
@@ -186,31 +164,21 @@ def make_callback_class() -> type:
             booked = self.booked.get(trial.trial_id)
             if booked is None:
                 return
-            storage = self.driver.ledger.storage
-            trial_id = booked.proposal.trial_id
-            old = booked.proposal.params
             new = self.codec.decode(trial.config)
             if not booked.history:
-                booked.history.append({"step": None, "from": None, "params": dict(old)})
+                booked.history.append({"step": None, "from": None,
+                                       "params": dict(booked.proposal.params)})
             src = self.booked.get(source.trial_id)
             booked.history.append({"step": None if step is None else int(step),
                                    "from": None if src is None else src.proposal.number,
                                    "params": dict(new)})
-            dists = optuna_distributions(self.codec.space)
-            with self.driver.lock:
-                for name, value in new.items():
-                    if value != old.get(name) or type(value) is not type(old.get(name)):
-                        dist = dists[name]
-                        storage.set_trial_param(trial_id, name, dist.to_internal_repr(value),
-                                                dist)
-                storage.set_trial_user_attr(trial_id, HISTORY_ATTR, booked.history)
-            booked.proposal.params = new
+            booked.proposal = self.host.replace_params(booked.proposal, new, booked.history)
 
         def abandon_all(self) -> None:
             """Record the trials still open when the run ends (cut short)."""
             for trial_id in list(self.booked):
                 booked = self.booked.pop(trial_id)
-                self.driver.abandon(booked.proposal)
+                self.host.abandon(booked.proposal)
 
     return LedgerCallback
 
@@ -230,7 +198,7 @@ def make_stopper(callback: Any, search_alg: Any, deadline: float | None) -> Any:
                 callback.stopping = True
                 return True
             past = deadline is not None and time.monotonic() >= deadline
-            if (past or callback.driver.stop) and not search_alg.is_finished():
+            if (past or callback.host.stopping) and not search_alg.is_finished():
                 search_alg.set_finished()
             return False
 

@@ -25,32 +25,28 @@ seen so far; they never survive over a trial that completed.
 from __future__ import annotations
 
 import math
-import numbers
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from unitune._checks import check_bool, check_number
 from unitune.adapters import register
-from unitune.adapters._pymoo_codec import Codec, single
-from unitune.adapters.base import WAIT, Adapter, Capabilities, Proposal
+from unitune.adapters.base import WAIT, Adapter, Capabilities, Outcome, Proposal, _Wait
+from unitune.adapters.pymoo._codec import Codec
 from unitune.errors import InvalidOption, UnsupportedFeature
 from unitune.records import TrialRecord, TrialState
 from unitune.space import Space
+from unitune.space._distributions import is_fixed
 
 __all__ = ["FAILED_CV"]
 
 FAILED_CV = 1e100  # the constraint violation of a failed trial: infeasible, ranked last
 
 
-def _number(options: Mapping[str, Any], key: str, low: float, high: float,
-            integer: bool = False) -> None:
-    if key not in options:
-        return
-    v = options[key]
-    ok = not isinstance(v, bool) and isinstance(v, numbers.Integral if integer else numbers.Real)
-    if not ok or not low <= v <= high:
-        kind = "an integer" if integer else "a number"
-        raise InvalidOption(f"option {key}={v!r} must be {kind} in [{low}, {high}]")
+def _check_numbers(options: Mapping[str, Any], rules: Mapping[str, dict[str, Any]]) -> None:
+    for key, rule in rules.items():
+        if key in options:
+            check_number(options[key], key, **rule)
 
 
 class PymooAdapter(Adapter):
@@ -78,19 +74,15 @@ class PymooAdapter(Adapter):
     def validate(cls, space: Space, directions: Sequence[str],
                  options: Mapping[str, Any]) -> None:
         super().validate(space, directions, options)
-        if all(single(d) for d in space.values()):
+        if all(is_fixed(d) for d in space.values()):
             raise UnsupportedFeature(f"backend {cls.name!r}: every parameter of the space has "
                                      "a single value; there is nothing to search")
-        _number(options, "pop_size", 2, 1e9, integer=True)
-        _number(options, "n_offsprings", 1, 1e9, integer=True)
-        for key in ("crossover_prob", "mutation_prob"):
-            _number(options, key, 0.0, 1.0)
-        for key in ("crossover_eta", "mutation_eta"):
-            _number(options, key, 1e-9, 1e6)
-        if "eliminate_duplicates" in options and not isinstance(
-                options["eliminate_duplicates"], bool):
-            raise InvalidOption(f"option eliminate_duplicates="
-                                f"{options['eliminate_duplicates']!r} must be True or False")
+        _check_numbers(options, {
+            "pop_size": {"integer": True, "low": 2}, "n_offsprings": {"integer": True, "low": 1},
+            "crossover_prob": {"low": 0.0, "high": 1.0}, "mutation_prob": {"low": 0.0, "high": 1.0},
+            "crossover_eta": {"low": 1e-9, "high": 1e6}, "mutation_eta": {"low": 1e-9, "high": 1e6}})
+        if "eliminate_duplicates" in options:
+            check_bool(options["eliminate_duplicates"], "eliminate_duplicates")
 
     # -- building the algorithm ---------------------------------------------------------------
     def operator_defaults(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -203,7 +195,7 @@ class PymooAdapter(Adapter):
         self.algorithm.initialization.sampling = seeds
 
     # -- ask / tell --------------------------------------------------------------------------
-    def ask(self) -> Any:
+    def ask(self) -> Proposal | _Wait | None:
         if not self._queue:
             if self._waiting:
                 return WAIT  # the generation is still being evaluated by other workers
@@ -228,17 +220,16 @@ class PymooAdapter(Adapter):
             self.algorithm.tell(infills=pop)  # a population seeded entirely from the ledger
         return False
 
-    def tell(self, proposal: Proposal, state: TrialState,
-             values: Sequence[float] | None) -> None:
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
         handle = proposal.handle
         if not (isinstance(handle, tuple) and handle[0] == self._generation):
             return  # not of the running generation (an enqueued re-run): already recorded
         ind = self._pop[handle[1]]
-        if state is TrialState.COMPLETE:
-            signed = self._signed(values)  # type: ignore[arg-type]
+        if outcome.state is TrialState.COMPLETE and outcome.values is not None:
+            signed = self._signed(outcome.values)
             self._worst = signed if self._worst is None else [
                 max(a, b) for a, b in zip(self._worst, signed)]
-            self._set(ind, signed, proposal.constraints, failed=False)
+            self._set(ind, signed, outcome.constraints, failed=False)
         else:
             self._set(ind, self._worst or [0.0] * len(self.directions), None, failed=True)
         self._waiting -= 1
@@ -246,8 +237,7 @@ class PymooAdapter(Adapter):
             self.algorithm.tell(infills=self._pop)
             self._pop = None
 
-    def observe(self, proposal: Proposal, state: TrialState,
-                values: Sequence[float] | None) -> None:
+    def observe(self, proposal: Proposal, outcome: Outcome) -> None:
         """pymoo takes a generation at a time; a point it did not propose stays in the
         ledger and seeds the next run's first population."""
 
@@ -272,7 +262,7 @@ def _violation(constraints: Sequence[float] | None) -> float:
 
 
 @register
-class NSGA2Adapter(PymooAdapter):
+class PymooNSGA2Adapter(PymooAdapter):
     name = "pymoo:nsga2"
     default = True
     description = "NSGA-II (pymoo): Pareto fronts, constraints, mixed spaces, generations"
@@ -284,7 +274,7 @@ class NSGA2Adapter(PymooAdapter):
 
 
 @register
-class NSGA3Adapter(PymooAdapter):
+class PymooNSGA3Adapter(PymooAdapter):
     name = "pymoo:nsga3"
     description = "NSGA-III (pymoo): reference directions for many objectives"
 
@@ -297,7 +287,7 @@ class NSGA3Adapter(PymooAdapter):
     def validate(cls, space: Space, directions: Sequence[str],
                  options: Mapping[str, Any]) -> None:
         super().validate(space, directions, options)
-        _number(options, "n_partitions", 1, 1e6, integer=True)
+        _check_numbers(options, {"n_partitions": {"integer": True, "low": 1, "high": 10**6}})
 
     def operator_defaults(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"eta": 30, "prob": 1.0}, {"eta": 20}
@@ -320,7 +310,7 @@ class NSGA3Adapter(PymooAdapter):
 
 
 @register
-class GAAdapter(PymooAdapter):
+class PymooGAAdapter(PymooAdapter):
     name = "pymoo:ga"
     capabilities = Capabilities(multi_objective=False, parallel=True, constraints=True)
     description = "genetic algorithm (pymoo), single objective, mixed spaces"
@@ -332,7 +322,7 @@ class GAAdapter(PymooAdapter):
 
 
 @register
-class DEAdapter(PymooAdapter):
+class PymooDEAdapter(PymooAdapter):
     name = "pymoo:de"
     box = True
     capabilities = Capabilities(multi_objective=False, parallel=True, constraints=True)
@@ -353,8 +343,8 @@ class DEAdapter(PymooAdapter):
     def validate(cls, space: Space, directions: Sequence[str],
                  options: Mapping[str, Any]) -> None:
         super().validate(space, directions, options)
-        _number(options, "CR", 0.0, 1.0)
-        _number(options, "F", 1e-9, 2.0)
+        _check_numbers(options, {"CR": {"low": 0.0, "high": 1.0},
+                                 "F": {"low": 1e-9, "high": 2.0}})
         variant = options.get("variant", "DE/best/1/bin")
         parts = variant.split("/") if isinstance(variant, str) else []
         if (len(parts) != 4 or parts[0] != "DE" or parts[1] not in ("rand", "best",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from unitune.space import Categorical, Float, Space
+from unitune.space._distributions import fixed_value, is_fixed
 
-__all__ = ["Codec", "single"]
+__all__ = ["Codec"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Codec:
 
     def __init__(self, space: Space, box: bool) -> None:
         self.names = list(space)
-        self.fixed = {n: single(d)[0] for n, d in space.items() if single(d)}
+        self.fixed = {n: fixed_value(d) for n, d in space.items() if is_fixed(d)}
         self.coords = [_coord(n, d) for n, d in space.items() if n not in self.fixed]
         self.mixed = not box and any(c.kind != "real" for c in self.coords)
 
@@ -101,12 +102,3 @@ class Codec:
             return {c.name: (c.encode(params[c.name]) if c.kind == "real"
                              else int(c.encode(params[c.name]))) for c in self.coords}
         return np.array([float(c.encode(params[c.name])) for c in self.coords])
-
-
-def single(dist: Any) -> list[Any]:
-    """[value] for a parameter that can take one value only, else []."""
-    if isinstance(dist, Categorical):
-        return list(dist.choices) if len(dist.choices) == 1 else []
-    if dist.low == dist.high:
-        return [float(dist.low) if isinstance(dist, Float) else int(dist.low)]
-    return []

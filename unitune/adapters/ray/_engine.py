@@ -10,14 +10,18 @@ import random
 import shutil
 import tempfile
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from unitune.adapters import _ray_trainable as rt
-from unitune.adapters._ray_callback import make_callback_class, make_stopper
-from unitune.adapters._ray_runtime import check_resources, ensure_runtime, quiet_tune
-from unitune.adapters._ray_space import Codec
+from unitune.adapters.base import Host
+from unitune.adapters.ray import _trainable as rt
+from unitune.adapters.ray._callback import make_callback_class, make_stopper
+from unitune.adapters.ray._options import SCHEDULER_OPTIONS
+from unitune.adapters.ray._runtime import check_resources, ensure_runtime, quiet_tune
+from unitune.adapters.ray._space import Codec
 from unitune.errors import InvalidOption
-from unitune.records import TrialState
+
+if TYPE_CHECKING:
+    from unitune.adapters.ray import RayAdapter
 
 __all__ = ["check_picklable", "run"]
 
@@ -90,11 +94,9 @@ def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec,
                seed: int | None) -> Any:
     from ray.tune import schedulers
 
-    from unitune.adapters.ray import _SCHEDULER_OPTIONS
-
     if name == "fifo":
         return None
-    kwargs = {k: options.get(k, v) for k, v in _SCHEDULER_OPTIONS[name].items()}
+    kwargs = {k: options.get(k, v) for k, v in SCHEDULER_OPTIONS[name].items()}
     common = {"time_attr": rt.STEP, "metric": rt.VALUE, "mode": mode}
     # stop_last_trials=False: a trial that reaches max_t ends by returning its value (and
     # is COMPLETE), instead of being stopped at its last report (which would read PRUNED).
@@ -108,38 +110,33 @@ def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec,
     return _pbt_class()(**common, **kwargs, log_config=False, require_attrs=False, seed=seed)
 
 
-def _queued(driver: Any, target: int | None) -> list[tuple[int, dict[str, Any]]]:
+def _queued(host: Host, adapter: RayAdapter,
+            target: int | None) -> list[tuple[int, dict[str, Any]]]:
     """(number, params) of the WAITING trials this run evaluates first: re-runs of
-    interrupted trials and points the user enqueued, in the order ``Driver.next_proposal``
+    interrupted trials and points the user enqueued, in the order ``Host.claim_queued``
     claims them (the ledger's), as many as the budget holds (the others wait on).
 
     A point that fixes only some parameters (Optuna's ``enqueue_trial`` allows it)
     stops the list: Ray's searchers take whole configs, and it would be claimed next."""
-    if not driver.has_waiting:
-        return []
-    names = list(driver.adapter.space)
+    names = list(adapter.space)
     out: list[tuple[int, dict[str, Any]]] = []
-    for record in driver.ledger.records():
-        if record.state is not TrialState.WAITING:
-            continue
-        if target is not None and len(out) >= target:
-            break
+    for record in host.queued(target):
         if not all(name in record.params for name in names):
             logger.warning("queued trial %s fixes only %s of the parameters; backend %r runs "
                            "whole configs, so it (and any queued after it) stays queued",
-                           record.number, sorted(record.params), driver.backend)
+                           record.number, sorted(record.params), adapter.name)
             break
         out.append((record.number, dict(record.params)))
     return out
 
 
-def _search(adapter: Any, codec: Codec, modes: list[str], seed: int | None,
+def _search(adapter: RayAdapter, codec: Codec, modes: list[str], seed: int | None,
             max_concurrent: int, points: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
     """(search algorithm, param_space) for Tune. ``points`` (Ray configs) are evaluated
     first, in order, by the searcher itself (``points_to_evaluate``)."""
     from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter, SearchGenerator
 
-    if adapter._searcher == "random":
+    if adapter.searcher_name == "random":
         # PBT takes its population from this searcher too: the queued params are where
         # the first members start. PBT may later copy another member's state and params
         # into them, as into any member (the ledger keeps that history): the queued
@@ -154,7 +151,7 @@ def _search(adapter: Any, codec: Codec, modes: list[str], seed: int | None,
     mode: Any = modes[0] if n == 1 else modes
     searcher = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode, seed=seed,
                             points_to_evaluate=points or None)
-    for record in adapter._done:  # warm start: what OptunaSearch's evaluated_rewards do
+    for record in adapter.completed:  # warm start: what OptunaSearch's evaluated_rewards do
         searcher.add_evaluated_point(codec.encode(record.params),
                                      record.values[0] if n == 1 else list(record.values))
     if max_concurrent:
@@ -162,12 +159,12 @@ def _search(adapter: Any, codec: Codec, modes: list[str], seed: int | None,
     return SearchGenerator(searcher), {}  # a SearchAlgorithm: the stopper can finish it
 
 
-def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -> bool:
+def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | None) -> bool:
     """Run up to ``target`` trials (None: until ``deadline``) with Ray Tune; return True
     if interrupted by Ctrl-C."""
     if target == 0:
         return False
-    check_picklable(driver.objective, adapter.name)
+    check_picklable(host.objective.fn, adapter.name)
     from ray import tune
 
     opts = adapter.options
@@ -177,25 +174,23 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
     max_concurrent = int(opts.get("max_concurrent", adapter.n_workers))
     ensure_runtime(opts.get("address"), cpus * max_concurrent, verbose)
     check_resources(cpus, gpus)
-    if adapter._scheduler == "hyperband" and "max_concurrent" not in opts:
+    if adapter.scheduler_name == "hyperband" and "max_concurrent" not in opts:
         # Synchronous Hyperband fills a bracket with trials that exist (pending or
         # paused); created one at a time, a bracket never fills and nothing is stopped.
         # The runtime's CPUs (n_workers x cpus_per_trial) still bound what runs at once.
         max_concurrent = 0
 
     codec = Codec(adapter.space)
-    ledger = driver.ledger
-    offset = len(ledger.storage.get_all_trials(ledger.study_id, deepcopy=False))
+    offset = host.trial_count()
     seed = None if adapter.seed is None else adapter.seed + offset  # a resume explores anew
     modes = ["min" if d == "minimize" else "max" for d in adapter.directions]
     # Ray's first trials are the queued points; each is booked on its WAITING trial
     # (claimed, same number), and the new trials are numbered from ``offset`` on.
-    queued = _queued(driver, target)
+    queued = _queued(host, adapter, target)
     numbers = tuple(number for number, _ in queued)
-    spec = rt.Spec(driver.objective, driver.n_args, codec, len(modes), driver.metrics, offset,
-                   numbers)
-    callback = make_callback_class()(driver, codec, len(modes), numbers)
-    scheduler = _scheduler(adapter._scheduler, opts, modes[0], codec, seed)
+    spec = rt.Spec(host.objective, codec, offset, numbers)
+    callback = make_callback_class()(host, codec, len(modes), numbers)
+    scheduler = _scheduler(adapter.scheduler_name, opts, modes[0], codec, seed)
     if scheduler is not None and hasattr(scheduler, "callback"):
         scheduler.callback = callback
     search_alg, param_space = _search(adapter, codec, modes, seed, max_concurrent,
@@ -209,7 +204,7 @@ def run(adapter: Any, driver: Any, target: int | None, deadline: float | None) -
                                     search_alg=search_alg, scheduler=scheduler,
                                     reuse_actors=True, trial_name_creator=rt.TrialNamer()),
         run_config=tune.RunConfig(
-            name=f"unitune-{ledger.study_name}"[:80], storage_path=storage, verbose=verbose,
+            name=f"unitune-{adapter.ledger.study_name}"[:80], storage_path=storage, verbose=verbose,
             callbacks=[callback], stop=make_stopper(callback, search_alg, deadline),
             failure_config=tune.FailureConfig(max_failures=int(opts.get("max_failures", 0))),
             log_to_file=False),

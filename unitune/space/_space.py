@@ -1,9 +1,6 @@
-"""The search space: ``Space``, a set of named parameters (or a union of such sets),
-its grid, its dict and YAML/JSON forms, and the entry points of the converters.
-
-The parameter types ``Float``, ``Int`` and ``Categorical`` and their checks live in
-``unitune/_distributions.py`` and are re-exported here, the module to import them from;
-the converters from other libraries' syntaxes live in ``unitune/_convert.py``.
+"""``Space``: a set of named parameters (or a union of such sets), its grid, and its
+dict and YAML/JSON forms. The converters from other libraries' syntaxes are in
+``_convert.py``; they return plain parameters, which ``Space`` wraps.
 """
 
 from __future__ import annotations
@@ -13,23 +10,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from unitune._distributions import (
-    Categorical,
-    Distribution,
-    Float,
-    Int,
-    distribution_from_dict,
-    named,
-)
-from unitune._distributions import build as build  # re-exported for unitune/_convert.py
-from unitune._distributions import plain as plain  # re-exported for unitune/_convert.py
 from unitune.errors import InvalidSpace, SpaceTypeError
+from unitune.space._distributions import Distribution, Parts, params_from_dict
 
-__all__ = ["Categorical", "Distribution", "Float", "Int", "Space"]
-
-# Their public home: reprs, help() and pickles name unitune.space, as before the split.
-for _cls in (Distribution, Float, Int, Categorical):
-    _cls.__module__ = __name__
+__all__ = ["Space"]
 
 
 class Space(Mapping[str, Distribution]):
@@ -154,17 +138,14 @@ class Space(Mapping[str, Distribution]):
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Space:
-        if isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
-            return cls(branches=[cls.from_dict(s) for s in spec])
-        if not isinstance(spec, Mapping):
-            raise SpaceTypeError(f"a space must be a mapping of parameter specs, got {spec!r}")
-        params = {}
-        for name, item in spec.items():
-            try:
-                params[name] = distribution_from_dict(name, item)
-            except (InvalidSpace, SpaceTypeError) as exc:
-                raise named(exc, name) from None
-        return cls(params)
+        return cls._from_parts(params_from_dict(spec))
+
+    @classmethod
+    def _from_parts(cls, parts: Parts) -> Space:
+        """A Space from what the converters return (a list is a union)."""
+        if isinstance(parts, list):
+            return cls(branches=[cls._from_parts(p) for p in parts])
+        return cls(parts)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Space:
@@ -200,42 +181,44 @@ class Space(Mapping[str, Distribution]):
 
             path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
-    # -- converters (see unitune/_convert.py) -------------------------------------------
+    # -- converters (see _convert.py) -----------------------------------------------------
     @classmethod
     def coerce(cls, obj: Any) -> Space:
         """A Space from anything unitune understands: a Space, a dict of ut types, a spec
         dict, an sklearn ``param_grid``/``param_distributions``, skopt dimensions, Ray
         Tune domains or Optuna distributions."""
-        from unitune import _convert
+        if isinstance(obj, cls):
+            return obj
+        from unitune.space import _convert
 
-        return _convert.coerce(obj)
+        return cls._from_parts(_convert.coerce(obj))
 
     @classmethod
     def from_sklearn_grid(cls, param_grid: Any) -> Space:
-        from unitune import _convert
+        from unitune.space import _convert
 
-        return _convert.from_sklearn_grid(param_grid)
+        return cls._from_parts(_convert.from_sklearn_grid(param_grid))
 
     @classmethod
     def from_sklearn_distributions(cls, param_distributions: Any) -> Space:
-        from unitune import _convert
+        from unitune.space import _convert
 
-        return _convert.from_sklearn_distributions(param_distributions)
+        return cls._from_parts(_convert.from_sklearn_distributions(param_distributions))
 
     @classmethod
     def from_skopt(cls, dimensions: Any) -> Space:
-        from unitune import _convert
+        from unitune.space import _convert
 
-        return _convert.from_skopt(dimensions)
+        return cls._from_parts(_convert.from_skopt(dimensions))
 
     @classmethod
     def from_ray(cls, config: Mapping[str, Any]) -> Space:
-        from unitune import _convert
+        from unitune.space import _convert
 
-        return _convert.from_ray(config)
+        return cls._from_parts(_convert.from_ray(config))
 
     @classmethod
     def from_optuna(cls, distributions: Mapping[str, Any]) -> Space:
-        from unitune import _convert
+        from unitune.space import _convert
 
-        return _convert.from_optuna(distributions)
+        return cls._from_parts(_convert.from_optuna(distributions))

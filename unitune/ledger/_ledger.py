@@ -1,11 +1,9 @@
-"""The ledger: where every trial of every backend is kept, in an Optuna storage.
+"""``Ledger``: one study in an Optuna storage, and the only writer of it.
 
-``storage=None`` keeps trials in memory; a file path gives the embedded durable
-store (Optuna's journal file: an append-only log, safe for several processes);
-``sqlite:///...``, ``postgresql://...`` and ``mysql://...`` URLs give Optuna's
-RDB storage. One schema whichever backend ran the trials, so a study can be
-resumed, continued with another backend, listed and plotted (optuna-dashboard
-and ``optuna.visualization`` read it as they read any Optuna study).
+Every write unitune makes to a study goes through a method here (a trial begun,
+reported, finished, failed with its traceback, re-queued, its params replaced by
+PBT); an engine that writes trials itself (Optuna's ``Study``) writes through
+``engine_storage()``, which names the owner of each trial it creates.
 """
 
 from __future__ import annotations
@@ -18,29 +16,33 @@ import socket
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from unitune._heartbeat import Heartbeat
-from unitune._optuna_space import optuna_distributions, union_distributions
-from unitune._storage import OwnedTrials, open_storage
-from unitune.errors import InvalidOption, StudyMismatch
+from unitune.errors import InvalidOption
+from unitune.ledger._heartbeat import Heartbeat
+from unitune.ledger._keys import (
+    CONSTRAINTS_ATTR,
+    ERROR_ATTR,
+    FIXED_PARAMS_ATTR,
+    HISTORY_ATTR,
+    INTERRUPTED_ATTR,
+    METRICS_ATTR,
+    RUN_ATTR,
+    SETTINGS_ATTR,
+    SPACE_ATTR,
+    TRACEBACK_ATTR,
+)
+from unitune.ledger._records import to_record
+from unitune.ledger._resume import check_same_study
+from unitune.ledger._storage import OwnedTrials, open_storage
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
+from unitune.space._optuna import optuna_distributions, union_distributions
 
-__all__ = ["Ledger", "load", "open_storage", "optuna_distributions"]
-
-SPACE_ATTR = "unitune:space"
-RUN_ATTR = "unitune"  # per trial: {"backend": ..., "owner": "host:pid"}
-SETTINGS_ATTR = "unitune:run"  # per study: how the last optimize() (not a worker) ran it
-ERROR_ATTR = "unitune:error"
-INTERRUPTED_ATTR = "unitune:interrupted"
-CONSTRAINTS_ATTR = "constraints"  # Optuna's own key: its samplers read it (<= 0 feasible)
+__all__ = ["Ledger"]
 
 _HOST = socket.gethostname()
+_TRACEBACK_CHARS = 8000
 
 logger = logging.getLogger("unitune")
-
-
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -58,6 +60,8 @@ class Ledger:
 
     def __init__(self, storage: Any, study_name: str, study_id: int, space: Space | None,
                  directions: tuple[str, ...], metrics: tuple[str, ...] | None) -> None:
+        import optuna
+
         self.storage = storage
         self.study_name = study_name
         self.study_id = study_id
@@ -66,6 +70,9 @@ class Ledger:
         self.metrics = metrics
         self.backend: str | None = None
         self.heartbeat = Heartbeat(storage)
+        # Other processes can work on this study (``unitune worker``): the budget is the
+        # study's, and how it is run is recorded for them.
+        self.shared = not isinstance(storage, optuna.storages.InMemoryStorage)
         self._settled = (0, 0)  # (finished trials at the start of the study, interrupted)
         if space is not None and space.branches:
             self._dists = union_distributions(space)
@@ -92,12 +99,9 @@ class Ledger:
         storage = open_storage(storage)
         directions = tuple(directions)
         metrics = tuple(metrics) if metrics else None
-        space_spec = space.to_dict()
         try:
             study_id = storage.get_study_id_from_name(study_name)
         except KeyError:
-            study_id = None
-        if study_id is None:
             dirs = [StudyDirection.MINIMIZE if d == "minimize" else StudyDirection.MAXIMIZE
                     for d in directions]
             try:
@@ -105,49 +109,46 @@ class Ledger:
             except optuna.exceptions.DuplicatedStudyError:  # created by a concurrent worker
                 study_id = storage.get_study_id_from_name(study_name)
             else:
-                storage.set_study_user_attr(study_id, SPACE_ATTR, space_spec)
+                storage.set_study_user_attr(study_id, SPACE_ATTR, space.to_dict())
                 if metrics:
-                    storage.set_study_system_attr(study_id, "study:metric_names", list(metrics))
+                    storage.set_study_system_attr(study_id, METRICS_ATTR, list(metrics))
                 return cls(storage, study_name, study_id, space, directions, metrics)
-        stored_dirs = tuple(d.name.lower() for d in storage.get_study_directions(study_id))
-        if stored_dirs != directions:
-            raise StudyMismatch(
-                f"study {study_name!r} was created with directions={list(stored_dirs)}, "
-                f"not {list(directions)}; use the same direction(s) or another study name"
-            )
-        stored_space = storage.get_study_user_attrs(study_id).get(SPACE_ATTR)
-        if stored_space is None:
-            storage.set_study_user_attr(study_id, SPACE_ATTR, space_spec)
-        elif _canonical(stored_space) != _canonical(json.loads(_canonical(space_spec))):
-            stored = Space.from_dict(stored_space)
-            diff = sorted(set(stored.names) ^ set(space.names)) or [
-                n for n in space.names
-                if n in stored and n in space and stored[n] != space[n]]
-            raise StudyMismatch(
-                f"study {study_name!r} was created with a different space "
-                f"(differs in {diff or 'structure'}): stored {stored_space}; "
-                "use the same space or another study name"
-            )
-        stored_metrics = storage.get_study_system_attrs(study_id).get("study:metric_names")
-        if metrics and stored_metrics and tuple(stored_metrics) != metrics:
-            raise StudyMismatch(
-                f"study {study_name!r} was created with metrics={stored_metrics}, not "
-                f"{list(metrics)}"
-            )
+        stored_metrics = check_same_study(storage, study_id, study_name, space, directions,
+                                           metrics)
         return cls(storage, study_name, study_id, space, directions,
                    metrics or (tuple(stored_metrics) if stored_metrics else None))
 
-    # -- trials -----------------------------------------------------------------------------
+    @classmethod
+    def existing(cls, study_name: str, storage: Any) -> Ledger:
+        """The ledger of a study that is already stored (whichever backend ran it)."""
+        storage_obj = open_storage(storage)
+        try:
+            study_id = storage_obj.get_study_id_from_name(study_name)
+        except KeyError:
+            names = [s.study_name for s in storage_obj.get_all_studies()]
+            raise InvalidOption(
+                f"study {study_name!r} is not in storage {storage!r}; studies there: "
+                f"{names or 'none'}"
+            ) from None
+        directions = tuple(d.name.lower() for d in storage_obj.get_study_directions(study_id))
+        attrs = storage_obj.get_study_user_attrs(study_id)
+        space = Space.from_dict(attrs[SPACE_ATTR]) if SPACE_ATTR in attrs else None
+        metrics = storage_obj.get_study_system_attrs(study_id).get(METRICS_ATTR)
+        return cls(storage_obj, study_name, study_id, space, directions,
+                   tuple(metrics) if metrics else None)
+
+    # -- a trial's life -------------------------------------------------------------------
     def distributions_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The Optuna distributions to store ``params`` under (its branch's, for a union)."""
         if len(self._dists) == 1:
             return self._dists[0]
-        for branch, dists in zip(self.space.branches, self._dists):  # type: ignore[union-attr]
+        assert self.space is not None  # a ledger without a space stores no trial
+        for branch, dists in zip(self.space.branches, self._dists):
             if branch.contains(params):
                 return dists
         raise ValueError(f"params {dict(params)!r} are outside the space")
 
-    def run_attr(self) -> dict[str, Any]:
+    def _owner(self) -> dict[str, Any]:
         return {"backend": self.backend, "owner": f"{_HOST}:{os.getpid()}"}
 
     def start(self, params: Mapping[str, Any]) -> tuple[int, int]:
@@ -161,15 +162,20 @@ class Ledger:
         """The storage for an engine that creates its trials itself (Optuna's
         ``Study.ask``): each trial it creates or takes from the queue names its owner from
         its first write, so a process killed mid-ask leaves a trial the next run fails."""
-        return OwnedTrials(self.storage, RUN_ATTR, self.run_attr)
+        return OwnedTrials(self.storage, RUN_ATTR, self._owner)
 
-    def mark_started(self, trial_id: int) -> None:
-        """Keep the heartbeat of a trial an engine created through ``engine_storage``
-        (which already wrote its owner)."""
+    def start_heartbeat(self, trial_id: int) -> None:
+        """Beat for a trial an engine created through ``engine_storage`` (``start`` and
+        ``claim_waiting`` beat for theirs)."""
         self.heartbeat.add(trial_id)
 
+    def end_heartbeat(self, trial_id: int) -> None:
+        """This process runs the trial no more."""
+        self.heartbeat.remove(trial_id)
+
     def claim_waiting(self) -> tuple[int, int, dict[str, Any]] | None:
-        """Take an enqueued (WAITING) trial, make it RUNNING and ours, set its params."""
+        """Take an enqueued (WAITING) trial, make it RUNNING and ours, set its params;
+        return (trial_id, number, params), or None if there is none left."""
         from optuna.trial import TrialState as OTS
 
         storage = self.engine_storage()  # the owner is written right as the trial is taken
@@ -178,7 +184,7 @@ class Ledger:
             if not storage.set_trial_state_values(frozen._trial_id, state=OTS.RUNNING):
                 continue
             self.heartbeat.add(frozen._trial_id)
-            params = dict(frozen.system_attrs.get("fixed_params", {}))
+            params = dict(frozen.system_attrs.get(FIXED_PARAMS_ATTR, {}))
             dists = self.distributions_for(params)
             for name, value in params.items():
                 d = dists[name]
@@ -186,14 +192,23 @@ class Ledger:
             return frozen._trial_id, frozen.number, params
         return None
 
+    def waiting(self) -> list[TrialRecord]:
+        """The study's queued (WAITING) trials, in the order ``claim_waiting`` takes them."""
+        from optuna.trial import TrialState as OTS
+
+        return [to_record(t) for t in self.storage.get_all_trials(
+            self.study_id, deepcopy=False, states=(OTS.WAITING,))]
+
     def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Queue ``params`` to be run (again) as a new trial."""
         from optuna.trial import FrozenTrial
         from optuna.trial import TrialState as OTS
 
         template = FrozenTrial(
             number=-1, state=OTS.WAITING, value=None, datetime_start=None,
             datetime_complete=None, params={}, distributions={}, user_attrs={},
-            system_attrs={"fixed_params": dict(params)}, intermediate_values={}, trial_id=-1,
+            system_attrs={FIXED_PARAMS_ATTR: dict(params)}, intermediate_values={},
+            trial_id=-1,
         )
         self.storage.create_new_trial(self.study_id, template_trial=template)
 
@@ -204,14 +219,30 @@ class Ledger:
     def set_constraints(self, trial_id: int, values: Sequence[float]) -> None:
         self.storage.set_trial_system_attr(trial_id, CONSTRAINTS_ATTR, list(values))
 
-    def set_error(self, trial_id: int, error: str, interrupted: bool = False) -> None:
+    def set_error(self, trial_id: int, error: str, *, traceback: str | None = None,
+                  interrupted: bool = False) -> None:
+        """Why the trial failed (one line), and the objective's traceback if any."""
         with self._unless_taken_over(trial_id):
             self._set_error(trial_id, error, interrupted)
+            if traceback is not None:
+                self.storage.set_trial_system_attr(trial_id, TRACEBACK_ATTR,
+                                                   traceback[-_TRACEBACK_CHARS:])
 
     def _set_error(self, trial_id: int, error: str, interrupted: bool) -> None:
         self.storage.set_trial_system_attr(trial_id, ERROR_ATTR, error)
         if interrupted:
             self.storage.set_trial_system_attr(trial_id, INTERRUPTED_ATTR, True)
+
+    def replace_params(self, trial_id: int, old: Mapping[str, Any], new: Mapping[str, Any],
+                       history: list[dict[str, Any]]) -> None:
+        """A running trial continues with ``new`` params (PBT copied another trial's state
+        into it): store the params that changed and the history of such changes."""
+        dists = self.distributions_for(new)
+        for name, value in new.items():
+            if value != old.get(name) or type(value) is not type(old.get(name)):
+                dist = dists[name]
+                self.storage.set_trial_param(trial_id, name, dist.to_internal_repr(value), dist)
+        self.storage.set_trial_user_attr(trial_id, HISTORY_ATTR, history)
 
     def finish(self, trial_id: int, state: TrialState,
                values: Sequence[float] | None = None) -> None:
@@ -230,17 +261,18 @@ class Ledger:
         try:
             yield
         except UpdateFinishedTrialError:
-            self._warn_taken_over(trial_id)
+            self._drop_taken_over(trial_id)
 
-    def taken_over(self, trial_id: int) -> bool:
-        """Did another worker fail this RUNNING trial of ours (its heartbeats were late)?
-        Only a ledger with heartbeats can tell; its engine (Optuna) leaves it as it is."""
+    def drop_if_taken_over(self, trial_id: int) -> bool:
+        """If another worker failed this RUNNING trial of ours (its heartbeats were late),
+        stop beating for it, warn, and return True. Only a ledger with heartbeats can tell;
+        an engine writing the trial itself (Optuna) leaves such a trial as it is."""
         if not self.heartbeat.enabled or not self.storage.get_trial(trial_id).state.is_finished():
             return False
-        self._warn_taken_over(trial_id)
+        self._drop_taken_over(trial_id)
         return True
 
-    def _warn_taken_over(self, trial_id: int) -> None:
+    def _drop_taken_over(self, trial_id: int) -> None:
         self.heartbeat.remove(trial_id)
         logger.warning("trial id %s was failed by another worker (no heartbeat for the grace "
                        "period) and queued again; what this process found for it is dropped",
@@ -277,16 +309,17 @@ class Ledger:
             except UpdateFinishedTrialError:  # its owner or another worker got there first
                 continue
             # A queued trial taken just before the kill may not have its params yet.
-            params = dict(frozen.params) or dict(frozen.system_attrs.get("fixed_params", {}))
+            params = dict(frozen.params) or dict(frozen.system_attrs.get(FIXED_PARAMS_ATTR, {}))
             recovered.append(params)
             if params:
                 self.enqueue(params)
         return recovered
 
+    # -- the study --------------------------------------------------------------------------
     def used_budget(self) -> tuple[int, int, bool]:
         """(trials that count toward ``n_trials``, RUNNING trials of other processes, any
-        WAITING trial?): what several processes working on one study share. Finished trials never change,
-        so the finished prefix of the study is counted once, not at every call."""
+        WAITING trial?): what several processes working on one study share. Finished trials
+        never change, so the finished prefix of the study is counted once, not at every call."""
         from optuna.trial import TrialState as OTS
 
         trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
@@ -295,7 +328,7 @@ class Ledger:
             lost += bool(trials[settled].system_attrs.get(INTERRUPTED_ATTR))
             settled += 1
         self._settled = (settled, lost)
-        counted, others, waiting, me = settled - lost, 0, False, self.run_attr()["owner"]
+        counted, others, waiting, me = settled - lost, 0, False, self._owner()["owner"]
         for frozen in trials[settled:]:
             if frozen.state is OTS.RUNNING:
                 counted += 1
@@ -305,6 +338,10 @@ class Ledger:
             else:
                 waiting = True
         return counted, others, waiting
+
+    def trial_count(self) -> int:
+        """How many trials the study holds (of any state): the next new trial's number."""
+        return len(self.storage.get_all_trials(self.study_id, deepcopy=False))
 
     def record_settings(self, settings: Mapping[str, Any]) -> None:
         """Keep how this study is being run, so that ``unitune worker`` can join it."""
@@ -324,6 +361,10 @@ class Ledger:
             backend.sync()
 
     # -- reading ----------------------------------------------------------------------------
+    def record(self, trial_id: int) -> TrialRecord:
+        """One trial as the ledger holds it."""
+        return to_record(self.storage.get_trial(trial_id))
+
     def records(self) -> list[TrialRecord]:
         return [to_record(t) for t in self.storage.get_all_trials(self.study_id, deepcopy=False)]
 
@@ -333,66 +374,3 @@ class Ledger:
             trials=tuple(r for r in self.records() if r.state is not TrialState.WAITING),
             metrics=self.metrics, backend=backend, interrupted=interrupted,
         )
-
-
-def counts_toward_budget(record: TrialRecord) -> bool:
-    """Finished trials count toward ``n_trials``, except those cut short by a dead process
-    or Ctrl-C: they are re-run when the study resumes."""
-    return record.state.is_finished() and not record.user_attrs.get(INTERRUPTED_ATTR, False)
-
-
-def to_record(frozen: Any) -> TrialRecord:
-    state = TrialState(frozen.state.name)
-    values = frozen.values if state is TrialState.COMPLETE else None
-    duration = None
-    if frozen.datetime_start is not None and frozen.datetime_complete is not None:
-        duration = (frozen.datetime_complete - frozen.datetime_start).total_seconds()
-    sysattrs = frozen.system_attrs
-    run = sysattrs.get(RUN_ATTR) or {}
-    user_attrs = dict(frozen.user_attrs)
-    if sysattrs.get(INTERRUPTED_ATTR):
-        user_attrs[INTERRUPTED_ATTR] = True
-    params = frozen.params if state is not TrialState.WAITING else sysattrs.get("fixed_params", {})
-    return TrialRecord(
-        number=frozen.number, params=dict(params), state=state,
-        values=tuple(values) if values is not None else None,
-        intermediate={int(k): float(v) for k, v in frozen.intermediate_values.items()},
-        duration=duration, error=sysattrs.get(ERROR_ATTR),
-        backend=run.get("backend") if isinstance(run, Mapping) else None,
-        datetime_start=frozen.datetime_start, user_attrs=user_attrs,
-        constraints=_constraints(sysattrs),
-    )
-
-
-def _constraints(sysattrs: Mapping[str, Any]) -> tuple[float, ...] | None:
-    """The trial's constraint values: unitune's (and Optuna's) list under ``constraints``,
-    or Optuna 5's per-key ``constraints:<key>`` attributes."""
-    listed = sysattrs.get(CONSTRAINTS_ATTR)
-    if listed is not None:
-        return tuple(float(v) for v in listed)
-    keyed = [(k, v) for k, v in sysattrs.items() if k.startswith(f"{CONSTRAINTS_ATTR}:")]
-    return tuple(float(v) for _, v in sorted(keyed)) if keyed else None
-
-
-def open_existing(study_name: str, storage: Any) -> Ledger:
-    """The ledger of a study that is already stored (whichever backend ran it)."""
-    storage_obj = open_storage(storage)
-    try:
-        study_id = storage_obj.get_study_id_from_name(study_name)
-    except KeyError:
-        names = [s.study_name for s in storage_obj.get_all_studies()]
-        raise InvalidOption(
-            f"study {study_name!r} is not in storage {storage!r}; studies there: "
-            f"{names or 'none'}"
-        ) from None
-    directions = tuple(d.name.lower() for d in storage_obj.get_study_directions(study_id))
-    attrs = storage_obj.get_study_user_attrs(study_id)
-    space = Space.from_dict(attrs[SPACE_ATTR]) if SPACE_ATTR in attrs else None
-    metrics = storage_obj.get_study_system_attrs(study_id).get("study:metric_names")
-    return Ledger(storage_obj, study_name, study_id, space, directions,
-                  tuple(metrics) if metrics else None)
-
-
-def load(study_name: str, storage: Any) -> Result:
-    """Read a stored study (whichever backend ran it) as a ``Result``."""
-    return open_existing(study_name, storage).result()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from unitune.space import Categorical, Distribution, Float, Int, Space
+from unitune.space._distributions import Categorical, Distribution, Float, Int
+from unitune.space._space import Space
 
 __all__ = ["optuna_distribution", "optuna_distributions", "union_distributions"]
 
@@ -22,8 +23,12 @@ def optuna_distribution(dist: Distribution) -> Any:
     raise TypeError(f"not a unitune distribution: {dist!r}")
 
 
-def optuna_distributions(space: Space) -> dict[str, Any]:
-    return {name: optuna_distribution(d) for name, d in space.items()}
+def optuna_distributions(space: Space, *, choice_indices: bool = False) -> dict[str, Any]:
+    """Name -> Optuna distribution. ``choice_indices``: each categorical as the indices
+    of its choices (what an engine that cannot hold the user's objects samples)."""
+    return {name: optuna_distribution(Categorical(tuple(range(len(d.choices))))
+                                      if choice_indices and isinstance(d, Categorical) else d)
+            for name, d in space.items()}
 
 
 def union_distributions(space: Space) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 Bounds are inclusive on every type. ``log`` samples uniformly in log space;
 ``step`` restricts values to ``low + k * step``. Every check happens here, when
 the value is born, and the message names the parameter and the bad value.
-``unitune.space`` re-exports every public name; import them from there.
+``unitune.space`` re-exports the public names; import them from there.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 from unitune.errors import InvalidSpace, SpaceTypeError
 
-__all__ = ["Categorical", "Distribution", "Float", "Int", "build", "distribution_from_dict",
-           "named", "plain"]
+__all__ = ["Categorical", "Distribution", "Float", "Int", "Parts", "build",
+           "distribution_from_dict", "fixed_value", "is_fixed", "named", "params_from_dict",
+           "plain"]
 
 _STORABLE = (type(None), bool, int, float, str)
 
@@ -273,3 +274,40 @@ def build(name: str, factory: type[Distribution], *args: Any, **kwargs: Any) -> 
         return factory(*args, **kwargs)
     except (InvalidSpace, SpaceTypeError) as exc:
         raise named(exc, name) from None
+
+
+# The parameters of a space before it is built: a dict name -> distribution, or a list of
+# such dicts for a union of sub-spaces (what the converters return; ``Space`` wraps it).
+Parts: TypeAlias = "dict[str, Distribution] | list[Parts]"
+
+
+def params_from_dict(spec: Any) -> Parts:
+    """The parameters that a spec (``Space.to_dict``'s form, a YAML/JSON space file) gives:
+    a mapping name -> spec, or a list of such mappings (a union)."""
+    if isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
+        return [params_from_dict(s) for s in spec]
+    if not isinstance(spec, Mapping):
+        raise SpaceTypeError(f"a space must be a mapping of parameter specs, got {spec!r}")
+    params = {}
+    for name, item in spec.items():
+        try:
+            params[name] = distribution_from_dict(name, item)
+        except (InvalidSpace, SpaceTypeError) as exc:
+            raise named(exc, name) from None
+    return params
+
+
+def is_fixed(dist: Distribution) -> bool:
+    """Can the parameter take one value only (a single choice, or low == high)?"""
+    if isinstance(dist, Categorical):
+        return len(dist.choices) == 1
+    assert isinstance(dist, (Float, Int))  # the three types are the only distributions
+    return dist.low == dist.high
+
+
+def fixed_value(dist: Distribution) -> Any:
+    """The one value of a parameter for which ``is_fixed`` holds, of the user's type."""
+    if isinstance(dist, Categorical):
+        return dist.choices[0]
+    assert isinstance(dist, (Float, Int)) and dist.low == dist.high
+    return dist.low

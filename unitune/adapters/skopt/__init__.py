@@ -26,19 +26,20 @@ breaks on inf and NaN); the point is remembered so that it is not proposed again
 
 from __future__ import annotations
 
-import functools
 import math
-import numbers
 import warnings
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from unitune._checks import check_choice, check_number
 from unitune.adapters import register
-from unitune.adapters.base import Adapter, Capabilities, Proposal
+from unitune.adapters.base import Adapter, Capabilities, Outcome, Proposal
+from unitune.adapters.skopt._codec import decode, dimension, encode, gbrt
 from unitune.errors import InvalidOption
 from unitune.records import TrialRecord, TrialState
-from unitune.space import Categorical, Distribution, Float, Int, Space
+from unitune.space import Space
+from unitune.space._distributions import fixed_value, is_fixed
 
 __all__ = ["SkoptAdapter"]
 
@@ -62,26 +63,18 @@ _DICT_KEYS = {"acq_func_kwargs": ("xi", "kappa", "eta"),
 _DUPLICATE = "The objective has been evaluated at point"
 
 
-def _choice(options: Mapping[str, Any], key: str, allowed: Sequence[str], name: str) -> None:
-    if key in options and options[key] not in allowed:
-        raise InvalidOption(f"backend {name!r}: option {key}={options[key]!r} is not one of "
-                            f"{', '.join(allowed)}")
-
-
 def _check_options(name: str, estimator: str, options: Mapping[str, Any]) -> None:
     """Refuse bad option values up front, with the value and what would be right."""
-    _choice(options, "acq_func", ACQ_FUNCS, name)
-    _choice(options, "initial_point_generator", GENERATORS, name)
-    _choice(options, "acq_optimizer", ACQ_OPTIMIZERS, name)
-    _choice(options, "strategy", STRATEGIES, name)
+    for key, allowed in (("acq_func", ACQ_FUNCS), ("initial_point_generator", GENERATORS),
+                         ("acq_optimizer", ACQ_OPTIMIZERS), ("strategy", STRATEGIES)):
+        if key in options:
+            check_choice(options[key], key, allowed, backend=name)
     if options.get("acq_optimizer") == "lbfgs" and estimator != "GP":
         raise InvalidOption(f"backend {name!r}: option acq_optimizer='lbfgs' needs gradients "
                             "of the surrogate, which only skopt:gp has; use 'sampling'")
-    for key, minimum in (("n_initial_points", 1), ("model_queue_size", 1)):
-        value = options.get(key, minimum)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-            raise InvalidOption(f"backend {name!r}: option {key}={value!r} must be an "
-                                f"integer >= {minimum}")
+    for key in ("n_initial_points", "model_queue_size"):
+        if key in options:
+            check_number(options[key], key, integer=True, low=1, backend=name)
     for key, allowed in _DICT_KEYS.items():
         value = options.get(key, {})
         if not isinstance(value, Mapping):
@@ -91,86 +84,6 @@ def _check_options(name: str, estimator: str, options: Mapping[str, Any]) -> Non
         if unknown:
             raise InvalidOption(f"backend {name!r}: option {key} has unknown key "
                                 f"{unknown[0]!r}; accepted: {', '.join(allowed)}")
-
-
-# -- the space --------------------------------------------------------------------------------
-def _constant(dist: Distribution) -> bool:
-    if isinstance(dist, Categorical):
-        return len(dist.choices) == 1
-    return dist.low == dist.high  # type: ignore[attr-defined]
-
-
-def _dimension(dist: Distribution) -> Any:
-    from skopt.space import Categorical as SkCategorical
-    from skopt.space import Integer, Real
-
-    if isinstance(dist, Categorical):
-        return SkCategorical(list(range(len(dist.choices))))
-    if isinstance(dist, Float) and dist.step is None:
-        return Real(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
-    if isinstance(dist, Int) and dist.step == 1:
-        return Integer(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
-    return Integer(0, round((dist.high - dist.low) / dist.step))  # type: ignore[attr-defined]
-
-
-def _decode(dist: Distribution, x: Any) -> Any:
-    """skopt's value -> the user's value, of the user's type."""
-    if isinstance(dist, Categorical):
-        return dist.choices[int(x)]
-    if isinstance(dist, Int):
-        return int(x) if dist.step == 1 else dist.low + int(x) * dist.step
-    if dist.step is None:  # type: ignore[attr-defined]
-        return min(max(float(x), dist.low), dist.high)  # type: ignore[attr-defined]
-    return min(dist.low + int(x) * dist.step, dist.high)  # type: ignore[attr-defined]
-
-
-def _encode(dist: Distribution, value: Any) -> Any:
-    """The user's value -> skopt's (for trials skopt did not propose)."""
-    if isinstance(dist, Categorical):
-        return dist.index(value)
-    if isinstance(dist, Float) and dist.step is None:
-        return min(max(float(value), dist.low), dist.high)
-    if isinstance(dist, Int) and dist.step == 1:
-        return int(value)
-    return round((value - dist.low) / dist.step)  # type: ignore[attr-defined]
-
-
-@functools.cache
-def _gbrt_class() -> type:
-    """skopt's quantile GBRT, repaired for today's libraries: it lists ``BaseEstimator``
-    before ``RegressorMixin``, so on scikit-learn >= 1.6 its tags say it is no regressor
-    and ``Optimizer`` refuses it; and its ``predict(return_std=True)`` calls ``np.in1d``,
-    which numpy 2.4 removed. Same model, same predictions."""
-    from sklearn.utils import RegressorTags
-    from skopt.learning import GradientBoostingQuantileRegressor
-
-    class QuantileGBRT(GradientBoostingQuantileRegressor):
-        def __sklearn_tags__(self) -> Any:
-            tags = super().__sklearn_tags__()
-            tags.estimator_type = "regressor"
-            tags.regressor_tags = RegressorTags()
-            return tags
-
-        def predict(self, X: Any, return_std: bool = False,
-                    return_quantiles: bool = False) -> Any:
-            if not return_std or return_quantiles:
-                return super().predict(X, return_quantiles=return_quantiles)
-            if not all(q in self.quantiles for q in (0.16, 0.5, 0.84)):
-                raise ValueError("return_std works only if the quantiles during "
-                                 "instantiation include 0.16, 0.5 and 0.84")
-            low, mean, high = (self.regressors_[self.quantiles.index(q)].predict(X)
-                               for q in (0.16, 0.5, 0.84))
-            return mean, (high - low) / 2.0
-
-    return QuantileGBRT
-
-
-def _gbrt(random_state: int) -> Any:
-    """What ``cook_estimator("GBRT", random_state=..., n_jobs=1)`` builds, made a regressor."""
-    from sklearn.ensemble import GradientBoostingRegressor
-
-    gbrt = GradientBoostingRegressor(n_estimators=30, loss="quantile")
-    return _gbrt_class()(base_estimator=gbrt, random_state=random_state, n_jobs=1)
 
 
 def _quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -204,8 +117,7 @@ class SkoptAdapter(Adapter):
 
     def setup(self) -> None:
         self._dists = dict(self.space.items())
-        self._fixed = {n: _decode(d, 0) if isinstance(d, Categorical) else d.low  # type: ignore[attr-defined]
-                       for n, d in self._dists.items() if _constant(d)}
+        self._fixed = {n: fixed_value(d) for n, d in self._dists.items() if is_fixed(d)}
         self._free = [n for n in self._dists if n not in self._fixed]
         self._sign = 1.0 if self.directions[0] == "minimize" else -1.0  # skopt minimises
         self._strategy = self.options.get("strategy", "cl_min")
@@ -224,8 +136,8 @@ class SkoptAdapter(Adapter):
         rng = np.random.RandomState(self.seed)
         estimator: Any = self.estimator
         if estimator == "GBRT":  # the draw skopt's cook_estimator would make, same stream
-            estimator = _gbrt(rng.randint(0, np.iinfo(np.int32).max))
-        dims = [_dimension(self._dists[n]) for n in self._free]
+            estimator = gbrt(rng.randint(0, np.iinfo(np.int32).max))
+        dims = [dimension(self._dists[n]) for n in self._free]
         try:
             return Optimizer(dims, base_estimator=estimator, random_state=rng, **opts)
         except (TypeError, ValueError) as exc:
@@ -234,14 +146,14 @@ class SkoptAdapter(Adapter):
 
     # -- points -------------------------------------------------------------------------------
     def _params(self, x: Sequence[Any]) -> dict[str, Any]:
-        free = {n: _decode(self._dists[n], v) for n, v in zip(self._free, x)}
+        free = {n: decode(self._dists[n], v) for n, v in zip(self._free, x)}
         return {n: free[n] if n in free else self._fixed[n] for n in self._dists}
 
     def _point(self, params: Mapping[str, Any]) -> list[Any] | None:
         if set(params) != set(self._dists) or not all(
                 d.contains(params[n]) for n, d in self._dists.items()):
             return None  # not a point of this space: nothing to tell the surrogate
-        return [_encode(self._dists[n], params[n]) for n in self._free]
+        return [encode(self._dists[n], params[n]) for n in self._free]
 
     def _next_point(self) -> list[Any]:
         opt = self.optimizer
@@ -269,21 +181,19 @@ class SkoptAdapter(Adapter):
         self._in_flight.append(x)
         return Proposal(params=self._params(x), handle=x)
 
-    def tell(self, proposal: Proposal, state: TrialState,
-             values: Sequence[float] | None) -> None:
+    def tell(self, proposal: Proposal, outcome: Outcome) -> None:
         x = proposal.handle
         self._in_flight = [p for p in self._in_flight if p is not x]
-        self._learn(x, state, values)
+        self._learn(x, outcome)
 
-    def observe(self, proposal: Proposal, state: TrialState,
-                values: Sequence[float] | None) -> None:
-        self._learn(self._point(proposal.params), state, values)
+    def observe(self, proposal: Proposal, outcome: Outcome) -> None:
+        self._learn(self._point(proposal.params), outcome)
 
-    def _learn(self, x: list[Any] | None, state: TrialState,
-               values: Sequence[float] | None) -> None:
+    def _learn(self, x: list[Any] | None, outcome: Outcome) -> None:
         if self.optimizer is None or x is None:
             return
-        if state is TrialState.COMPLETE and values and math.isfinite(values[0]):
+        values = outcome.values
+        if outcome.state is TrialState.COMPLETE and values and math.isfinite(values[0]):
             _quietly(self.optimizer.tell, x, self._sign * float(values[0]))
         else:
             self._avoid.append(x)
@@ -314,12 +224,12 @@ class SkoptAdapter(Adapter):
                 f"backend {self.name!r} does not prune: trial.report() records intermediate "
                 "values, but every trial runs to the end. For pruning use a backend that "
                 "prunes, e.g. optuna:tpe or ray:asha (see ut.backends())",
-                UserWarning, stacklevel=4)
+                UserWarning, stacklevel=5)  # objective > Trial.report > _report > driver > here
         return super().report(proposal, step, value)
 
 
 @register
-class GPAdapter(SkoptAdapter):
+class SkoptGPAdapter(SkoptAdapter):
     name = "skopt:gp"
     estimator = "GP"
     default = True
@@ -327,21 +237,21 @@ class GPAdapter(SkoptAdapter):
 
 
 @register
-class RFAdapter(SkoptAdapter):
+class SkoptRFAdapter(SkoptAdapter):
     name = "skopt:rf"
     estimator = "RF"
     description = "sequential model-based optimisation with a random forest (forest_minimize)"
 
 
 @register
-class ETAdapter(SkoptAdapter):
+class SkoptETAdapter(SkoptAdapter):
     name = "skopt:et"
     estimator = "ET"
     description = "sequential model-based optimisation with extra trees (forest_minimize)"
 
 
 @register
-class GBRTAdapter(SkoptAdapter):
+class SkoptGBRTAdapter(SkoptAdapter):
     name = "skopt:gbrt"
     estimator = "GBRT"
     description = "sequential model-based optimisation with quantile gradient-boosted trees"

@@ -1,4 +1,6 @@
-"""Converters from the search-space syntaxes users already have to ``ut.Space``.
+"""Converters from the search-space syntaxes users already have to the parameters of a
+``ut.Space``: each returns ``Parts`` (a dict name -> distribution, or a list of such
+dicts for a union), which ``Space`` wraps; so this module never needs ``Space`` itself.
 
 None of them imports an engine: objects are recognised by their class's module
 and attributes, so converting a Ray or skopt space does not load Ray or skopt
@@ -11,7 +13,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from unitune.errors import InvalidSpace, SpaceTypeError, UnsupportedFeature
-from unitune.space import Categorical, Distribution, Float, Int, Space, build, plain
+from unitune.space._distributions import (
+    Categorical,
+    Distribution,
+    Float,
+    Int,
+    Parts,
+    build,
+    params_from_dict,
+    plain,
+)
 
 __all__ = [
     "coerce",
@@ -34,7 +45,7 @@ def _is_list(obj: Any) -> bool:
 
 
 # -- scikit-learn ----------------------------------------------------------------------
-def from_sklearn_grid(param_grid: Any) -> Space:
+def from_sklearn_grid(param_grid: Any) -> Parts:
     """``GridSearchCV``'s ``param_grid``: a dict of lists, or a list of such dicts (a union)."""
     if isinstance(param_grid, Mapping):
         params = {}
@@ -45,9 +56,9 @@ def from_sklearn_grid(param_grid: Any) -> Space:
                     f"got {values!r}"
                 )
             params[name] = build(name, Categorical, list(values))
-        return Space(params)
+        return params
     if _is_list(param_grid):
-        return Space(branches=[from_sklearn_grid(g) for g in param_grid])
+        return [from_sklearn_grid(g) for g in param_grid]
     raise SpaceTypeError(f"param_grid must be a dict or a list of dicts, got {param_grid!r}")
 
 
@@ -82,11 +93,11 @@ def _scipy_frozen(name: str, dist: Any) -> Distribution:
     )
 
 
-def from_sklearn_distributions(param_distributions: Any) -> Space:
+def from_sklearn_distributions(param_distributions: Any) -> Parts:
     """``RandomizedSearchCV``'s ``param_distributions``: scipy.stats frozen distributions
     (randint, uniform, loguniform) or lists, or a list of such dicts (a union)."""
     if _is_list(param_distributions):
-        return Space(branches=[from_sklearn_distributions(d) for d in param_distributions])
+        return [from_sklearn_distributions(d) for d in param_distributions]
     if not isinstance(param_distributions, Mapping):
         raise SpaceTypeError(
             f"param_distributions must be a dict or a list of dicts, got {param_distributions!r}"
@@ -102,7 +113,7 @@ def from_sklearn_distributions(param_distributions: Any) -> Space:
                 f"parameter {name!r}: expected a list or a scipy.stats frozen distribution, "
                 f"got {value!r}"
             )
-    return Space(params)
+    return params
 
 
 # -- scikit-optimize -------------------------------------------------------------------
@@ -120,7 +131,7 @@ def _skopt_dimension(name: str, dim: Any) -> Distribution:
     raise SpaceTypeError(f"parameter {name!r}: {kind} is not an skopt Real/Integer/Categorical")
 
 
-def from_skopt(dimensions: Any) -> Space:
+def from_skopt(dimensions: Any) -> Parts:
     """skopt ``Real``/``Integer``/``Categorical``: a dict name -> dimension, or a list of
     dimensions that carry a ``name``."""
     if isinstance(dimensions, Mapping):
@@ -136,7 +147,7 @@ def from_skopt(dimensions: Any) -> Space:
             items.append((name, dim))
     else:
         raise SpaceTypeError(f"expected a dict or list of skopt dimensions, got {dimensions!r}")
-    return Space({name: _skopt_dimension(name, dim) for name, dim in items})
+    return {name: _skopt_dimension(name, dim) for name, dim in items}
 
 
 # -- Ray Tune --------------------------------------------------------------------------
@@ -182,13 +193,13 @@ def _ray_domain(name: str, dom: Any) -> Distribution:
     raise SpaceTypeError(f"parameter {name!r}: {dom!r} is not a Ray Tune search domain")
 
 
-def from_ray(config: Mapping[str, Any]) -> Space:
+def from_ray(config: Mapping[str, Any]) -> Parts:
     """A Ray Tune ``param_space``: ``tune.uniform``, ``loguniform``, ``quniform``,
     ``randint`` (upper excluded), ``qrandint`` (upper included), ``choice``,
     ``grid_search``."""
     if not isinstance(config, Mapping):
         raise SpaceTypeError(f"a Ray Tune config must be a dict, got {config!r}")
-    return Space({name: _ray_domain(name, dom) for name, dom in config.items()})
+    return {name: _ray_domain(name, dom) for name, dom in config.items()}
 
 
 # -- Optuna ----------------------------------------------------------------------------
@@ -207,11 +218,11 @@ def _optuna_distribution(name: str, dist: Any) -> Distribution:
     raise SpaceTypeError(f"parameter {name!r}: {dist!r} is not an Optuna distribution")
 
 
-def from_optuna(distributions: Mapping[str, Any]) -> Space:
+def from_optuna(distributions: Mapping[str, Any]) -> Parts:
     """Optuna ``FloatDistribution``/``IntDistribution``/``CategoricalDistribution``."""
     if not isinstance(distributions, Mapping):
         raise SpaceTypeError(f"expected a dict of Optuna distributions, got {distributions!r}")
-    return Space({n: _optuna_distribution(n, d) for n, d in distributions.items()})
+    return {n: _optuna_distribution(n, d) for n, d in distributions.items()}
 
 
 # -- dispatch --------------------------------------------------------------------------
@@ -234,15 +245,14 @@ def _family(value: Any) -> str:
     return "unknown"
 
 
-def coerce(obj: Any) -> Space:
-    """Recognise the syntax of ``obj`` and convert it (see ``Space.coerce``)."""
-    if isinstance(obj, Space):
-        return obj
+def coerce(obj: Any) -> Parts:
+    """Recognise the syntax of ``obj`` and convert it (see ``Space.coerce``); a plain
+    ``Space`` is a mapping of unitune distributions, read as such."""
     if _is_list(obj):
         if obj and all(type(d).__name__ in ("Real", "Integer", "Categorical")
                        and _module(d).startswith("skopt") for d in obj):
             return from_skopt(obj)
-        return Space(branches=[coerce(item) for item in obj])
+        return [coerce(item) for item in obj]
     if not isinstance(obj, Mapping):
         raise SpaceTypeError(
             f"cannot make a search space from {type(obj).__name__}: give a ut.Space, a dict "
@@ -252,7 +262,7 @@ def coerce(obj: Any) -> Space:
     families = {name: _family(v) for name, v in obj.items()}
     kinds = set(families.values())
     if kinds <= {"unitune", "spec", "list"}:
-        return Space.from_dict(obj)
+        return params_from_dict(obj)
     if kinds <= {"list", "scipy"}:
         return from_sklearn_distributions(obj) if "scipy" in kinds else from_sklearn_grid(obj)
     if kinds <= {"skopt"}:

@@ -1,0 +1,305 @@
+"""``Driver``: one ``optimize()`` run, the rules every backend's trials go through.
+
+The driver owns the loop of ask/tell adapters (one trial at a time, or ``n_workers``
+threads), and is the ``Host`` through which a ``LoopAdapter`` (Ray Tune) books the
+trials it runs itself. Either way each trial takes the same path: begun in the
+ledger, evaluated by ``Objective``, concluded here (ledger, engine, failure policy,
+callbacks), and its record read back from the ledger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from unitune.adapters.base import (
+    WAIT,
+    Adapter,
+    BaseAdapter,
+    LoopAdapter,
+    Outcome,
+    Proposal,
+    StudyAdapter,
+    _Wait,
+)
+from unitune.errors import ObjectiveError, StopStudy
+from unitune.ledger import Ledger
+from unitune.records import TrialRecord, TrialState
+from unitune.trial import Objective, Trial
+
+__all__ = ["Driver"]
+
+logger = logging.getLogger("unitune")
+
+
+class _LocalTrial(Trial):
+    """A trial run in this process: its reports go to the driver."""
+
+    __slots__ = ("_driver", "_proposal")
+
+    def __init__(self, driver: Driver, proposal: Proposal) -> None:
+        assert proposal.number is not None
+        super().__init__(proposal.number, proposal.params)
+        self._driver = driver
+        self._proposal = proposal
+
+    def _report(self, step: int, value: float) -> bool:
+        return self._driver.trial_report(self._proposal, step, value)
+
+
+class Driver:
+    """The state of one optimize() call. Ask/tell adapters never see it; a
+    ``LoopAdapter`` sees it as its ``Host``."""
+
+    def __init__(self, objective: Objective, adapter: BaseAdapter, ledger: Ledger,
+                 callbacks: Sequence[Callable[[TrialRecord], Any]], on_failure: str,
+                 any_complete: bool, has_waiting: bool) -> None:
+        self.objective = objective
+        self.adapter = adapter
+        self.ledger = ledger
+        self.callbacks = list(callbacks)
+        self.on_failure = on_failure
+        self.any_complete = any_complete
+        # The driver claims queued trials for engines that do not take them themselves.
+        self.claims_queued = not isinstance(adapter, StudyAdapter)
+        self.has_waiting = has_waiting and self.claims_queued
+        self.lock = threading.RLock()
+        self.stop = False
+        self.backend = adapter.name
+        self.warned_constraints = False
+        self.shared_budget: int | None = None  # set when other processes may share the study
+
+    def budget_left(self) -> bool:
+        """May another trial start? In a shared study the budget is the study's: trials
+        that other processes (``unitune worker``) have finished or are running count too."""
+        if self.shared_budget is None:
+            return True
+        with self.lock:
+            used, others_running, waiting = self.ledger.used_budget()
+            if used >= self.shared_budget and others_running and self.ledger.recover_stale():
+                used, _, waiting = self.ledger.used_budget()  # a dead worker's trials re-run
+            # another worker may have queued a trial to re-run (Optuna's ask takes those)
+            self.has_waiting = self.has_waiting or (waiting and self.claims_queued)
+        return used < self.shared_budget
+
+    def trial_report(self, proposal: Proposal, step: int, value: float) -> bool:
+        """A report of a trial run in this process; True if the engine prunes it."""
+        assert proposal.trial_id is not None
+        with self.lock:
+            if proposal.queued or not isinstance(self.adapter, Adapter):
+                self.ledger.report(proposal.trial_id, step, value)
+                return False
+            return self.adapter.report(proposal, step, value)
+
+    # -- the Host of a LoopAdapter -------------------------------------------------------------
+    @property
+    def stopping(self) -> bool:
+        return self.stop
+
+    def begin(self, params: Mapping[str, Any]) -> Proposal:
+        with self.lock:
+            trial_id, number = self.ledger.start(params)
+        return Proposal(params=dict(params), trial_id=trial_id, number=number)
+
+    def report(self, proposal: Proposal, step: int, value: float) -> None:
+        assert proposal.trial_id is not None
+        with self.lock:
+            self.ledger.report(proposal.trial_id, step, value)
+
+    def end(self, proposal: Proposal, outcome: Outcome) -> TrialRecord:
+        with self.lock:
+            return self.conclude(proposal, outcome)
+
+    def queued(self, limit: int | None) -> list[TrialRecord]:
+        if not self.has_waiting:
+            return []
+        return self.ledger.waiting()[:limit]
+
+    def claim_queued(self) -> Proposal | None:
+        with self.lock:
+            claimed = self.ledger.claim_waiting()
+        if claimed is None:
+            return None
+        trial_id, number, params = claimed
+        return Proposal(params=params, trial_id=trial_id, number=number, queued=True)
+
+    def replace_params(self, proposal: Proposal, params: Mapping[str, Any],
+                       history: list[dict[str, Any]]) -> Proposal:
+        assert proposal.trial_id is not None
+        with self.lock:
+            self.ledger.replace_params(proposal.trial_id, proposal.params, params, history)
+        return dataclasses.replace(proposal, params=dict(params))
+
+    def trial_count(self) -> int:
+        return self.ledger.trial_count()
+
+    # -- one trial ----------------------------------------------------------------------------
+    def next_proposal(self) -> Proposal | _Wait | None:
+        """A begun Proposal, None when the search is exhausted, or ``WAIT``."""
+        if self.has_waiting:
+            claimed = self.claim_queued()
+            if claimed is not None:
+                return claimed
+            self.has_waiting = False
+        assert isinstance(self.adapter, Adapter)
+        proposal = self.adapter.ask()
+        if proposal is None or isinstance(proposal, _Wait):
+            return proposal
+        if proposal.trial_id is None:
+            trial_id, number = self.ledger.start(proposal.params)
+            return dataclasses.replace(proposal, trial_id=trial_id, number=number)
+        self.ledger.start_heartbeat(proposal.trial_id)  # the engine wrote it (StudyAdapter)
+        return proposal
+
+    def evaluate(self, proposal: Proposal) -> Outcome:
+        return self.objective(_LocalTrial(self, proposal))
+
+    def conclude(self, proposal: Proposal, outcome: Outcome) -> TrialRecord:
+        """Finish a trial: the ledger, the engine, the failure policy, the callbacks."""
+        self._write(proposal, outcome)
+        assert proposal.trial_id is not None
+        record = self.ledger.record(proposal.trial_id)
+        if outcome.state is TrialState.COMPLETE:
+            self.any_complete = True
+        elif outcome.state is TrialState.FAIL and not outcome.interrupted:
+            logger.warning("trial %s failed with params %s: %s", proposal.number,
+                           proposal.params, outcome.error)
+            if outcome.wrong_count and not self.any_complete:
+                raise ObjectiveError(f"trial {proposal.number}: {outcome.error}")
+            if self.on_failure == "stop":
+                raise ObjectiveError(
+                    f"trial {proposal.number} failed and on_failure='stop': {outcome.error}"
+                ) from outcome.exc
+        for callback in self.callbacks:
+            try:
+                callback(record)
+            except StopStudy:
+                self.stop = True
+        return record
+
+    def _write(self, proposal: Proposal, outcome: Outcome) -> None:
+        ledger, trial_id, adapter = self.ledger, proposal.trial_id, self.adapter
+        assert trial_id is not None
+        if outcome.constraints is not None:
+            ledger.set_constraints(trial_id, outcome.constraints)
+            if not adapter.capabilities.constraints and not self.warned_constraints:
+                self.warned_constraints = True
+                logger.warning("backend %r does not search with constraints: they are "
+                               "recorded and respected by result.pareto_front and "
+                               "result.best_trial, but do not steer the search; use "
+                               "pymoo:nsga2 or optuna:nsga2", self.backend)
+        if outcome.error is not None:
+            ledger.set_error(trial_id, outcome.error, interrupted=outcome.interrupted,
+                             traceback=None if outcome.interrupted else outcome.traceback)
+        if isinstance(adapter, StudyAdapter):
+            ledger.drop_if_taken_over(trial_id)  # its tell then leaves the trial as it is
+        else:
+            ledger.finish(trial_id, outcome.state, outcome.values)
+        if isinstance(adapter, Adapter):
+            (adapter.observe if proposal.queued else adapter.tell)(proposal, outcome)
+        ledger.end_heartbeat(trial_id)
+        if outcome.interrupted:
+            ledger.enqueue(proposal.params)
+
+    def abandon(self, proposal: Proposal) -> None:
+        """Record a trial cut short (Ctrl-C, an error elsewhere) so that a resume re-runs it."""
+        try:
+            with self.lock:
+                self.conclude(proposal, Outcome(TrialState.FAIL, interrupted=True,
+                                                error="interrupted: the study stopped while "
+                                                      "the trial ran"))
+        except Exception:  # noqa: BLE001 - best effort while already unwinding
+            logger.exception("could not record interrupted trial %s", proposal.number)
+
+    # -- the loops ----------------------------------------------------------------------------
+    def run(self, target: int | None, timeout: float | None, n_workers: int) -> bool:
+        """Run until ``target`` more trials count, the deadline, exhaustion or a stop.
+        Returns True if interrupted by Ctrl-C."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if isinstance(self.adapter, LoopAdapter):
+            return self.adapter.run(self, target, deadline)
+        if n_workers == 1:
+            return self._sequential(target, deadline)
+        return self._parallel(target, deadline, n_workers)
+
+    def _no_wait(self, proposal: Proposal | _Wait | None) -> Proposal | None:
+        if isinstance(proposal, _Wait):
+            raise RuntimeError(f"backend {self.backend!r} asked to wait with no trial "
+                               "running (an adapter bug)")
+        return proposal
+
+    def _sequential(self, target: int | None, deadline: float | None) -> bool:
+        done = 0
+        proposal = None
+        try:
+            while (target is None or done < target) and not self.stop:
+                if deadline is not None and time.monotonic() >= deadline or \
+                        not self.budget_left():
+                    break
+                proposal = self._no_wait(self.next_proposal())
+                if proposal is None:
+                    break
+                outcome = self.evaluate(proposal)
+                current, proposal = proposal, None
+                self.conclude(current, outcome)
+                if outcome.interrupted:
+                    return True
+                done += 1
+        except KeyboardInterrupt:
+            if proposal is not None:
+                self.abandon(proposal)
+            return True
+        except BaseException:
+            if proposal is not None:
+                self.abandon(proposal)
+            raise
+        return False
+
+    def _parallel(self, target: int | None, deadline: float | None, n_workers: int) -> bool:
+        in_flight: dict[Future[Outcome], Proposal] = {}
+        pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="unitune-trial")
+        interrupted = False
+        done = 0
+        try:
+            exhausted = False
+            while True:
+                while (len(in_flight) < n_workers and not exhausted and not self.stop
+                       and (target is None or done + len(in_flight) < target)
+                       and (deadline is None or time.monotonic() < deadline)
+                       and self.budget_left()):
+                    with self.lock:
+                        proposal = self.next_proposal()
+                    if proposal is WAIT and in_flight:
+                        break  # a running trial must end first (a generation in progress)
+                    proposal = self._no_wait(proposal)
+                    if proposal is None:
+                        exhausted = True
+                        break
+                    in_flight[pool.submit(self.evaluate, proposal)] = proposal
+                if not in_flight:
+                    break
+                past = deadline is not None and time.monotonic() >= deadline
+                wait_for = None if deadline is None or past else deadline - time.monotonic()
+                # past the deadline nothing new starts; the running trials finish
+                finished, _ = wait(list(in_flight), timeout=wait_for, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    proposal = in_flight.pop(future)
+                    outcome = future.result()
+                    with self.lock:
+                        self.conclude(proposal, outcome)
+                    interrupted = interrupted or outcome.interrupted
+                    done += not outcome.interrupted
+                if interrupted:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            for proposal in in_flight.values():
+                self.abandon(proposal)
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+        return interrupted
