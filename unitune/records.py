@@ -109,9 +109,10 @@ class Result:
     def completed(self) -> tuple[TrialRecord, ...]:
         return tuple(t for t in self.trials if t.state is TrialState.COMPLETE)
 
-    def _signed(self, values: Sequence[float]) -> tuple[float, ...]:
-        """Values turned so that smaller is better in every direction."""
-        return tuple(v if d == "minimize" else -v for v, d in zip(values, self.directions))
+    def _signed(self, values: Sequence[float] | None) -> tuple[float, ...]:
+        """Values turned so that smaller is better in every direction (a completed
+        trial's values are never None)."""
+        return tuple(v if d == "minimize" else -v for v, d in zip(values or (), self.directions))
 
     @property
     def best_trial(self) -> TrialRecord:
@@ -121,7 +122,7 @@ class Result:
                 "this study has several directions: there is no single best trial; "
                 "use result.pareto_front"
             )
-        done = [t for t in self.completed if not math.isnan(t.values[0])]  # type: ignore[index]
+        done = [t for t in self.completed if not math.isnan(self._signed(t.values)[0])]
         if not done:
             raise InvalidOption(
                 f"study {self.study_name!r} has no completed trial "
@@ -133,7 +134,7 @@ class Result:
                 f"study {self.study_name!r} has no feasible trial: every completed trial "
                 "violates a constraint (a value > 0 in trial.constraint)"
             )
-        return min(done, key=lambda t: self._signed(t.values))  # type: ignore[arg-type]
+        return min(done, key=lambda t: self._signed(t.values))
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -141,14 +142,16 @@ class Result:
 
     @property
     def best_value(self) -> float:
-        return self.best_trial.values[0]  # type: ignore[index]
+        value = self.best_trial.value
+        assert value is not None  # the best trial is a completed one
+        return value
 
     @property
     def pareto_front(self) -> tuple[TrialRecord, ...]:
         """The completed feasible trials that no other completed feasible trial dominates
         (every completed trial when none declared constraints)."""
         done = [t for t in self.completed if t.feasible]
-        signed = [self._signed(t.values) for t in done]  # type: ignore[arg-type]
+        signed = [self._signed(t.values) for t in done]
         return tuple(
             t for i, t in enumerate(done)
             if not any(_dominates(signed[j], signed[i]) for j in range(len(done)) if j != i)
@@ -171,8 +174,8 @@ class Result:
             raise InvalidOption(f"ref_point={ref_point!r} must hold {len(self.directions)} "
                                 f"finite number(s), one per direction {list(self.directions)}")
         signed_ref = np.array(self._signed(ref))
-        points = np.array([self._signed(t.values) for t in self.pareto_front  # type: ignore[arg-type]
-                           if all(a < b for a, b in zip(self._signed(t.values), signed_ref))])  # type: ignore[arg-type]
+        front = [self._signed(t.values) for t in self.pareto_front]
+        points = np.array([p for p in front if all(a < b for a, b in zip(p, signed_ref))])
         if len(points) == 0:
             return 0.0
         return float(compute_hypervolume(points, signed_ref, assume_pareto=True))

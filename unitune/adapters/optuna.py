@@ -127,7 +127,8 @@ class OptunaAdapter(StudyAdapter):
         pruner = make_pruner(self.options.get("pruner", "median"),
                              self.options.get("pruner_options"))
         self.study = optuna.Study(study_name=self.ledger.study_name,
-                                  storage=self.ledger.engine_storage(), sampler=sampler,
+                                  storage=self.ledger.engine_storage(),  # type: ignore[arg-type]  # a duck-typed proxy of a BaseStorage
+                                  sampler=sampler,
                                   pruner=pruner)
         self._dists = optuna_distributions(self.space) if not self.space.branches else None
         self._prunes = len(self.directions) == 1
@@ -227,11 +228,11 @@ class GridAdapter(OptunaAdapter):
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna
 
+        self._pending: list[dict[str, Any]] | None = None
         if self.space.branches:
-            self._pending = [p for p in self.space.grid()]
+            self._pending = self.space.grid()
             return optuna.samplers.RandomSampler(seed=self.seed)
-        self._pending = None
-        grid = {name: dist.grid() for name, dist in self.space.items()}
+        grid = {name: dist.grid() or [] for name, dist in self.space.items()}  # all finite
         return optuna.samplers.GridSampler(grid, seed=self.seed, **kwargs)
 
     def setup(self) -> None:

@@ -356,9 +356,9 @@ class Ledger:
 
     def sync(self) -> None:
         """Make every write durable on disk (the embedded journal fsyncs in groups)."""
-        backend = getattr(self.storage, "_backend", None)
-        if hasattr(backend, "sync"):
-            backend.sync()
+        sync = getattr(getattr(self.storage, "_backend", None), "sync", None)
+        if callable(sync):
+            sync()
 
     # -- reading ----------------------------------------------------------------------------
     def record(self, trial_id: int) -> TrialRecord:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeAlias
 
 from unitune.errors import InvalidSpace, SpaceTypeError
 
-__all__ = ["Categorical", "Distribution", "Float", "Int", "Parts", "build",
+__all__ = ["Categorical", "Distribution", "Float", "Int", "Numeric", "Parts", "build",
            "distribution_from_dict", "fixed_value", "is_fixed", "named", "params_from_dict",
            "plain"]
 
@@ -39,7 +39,7 @@ def _integer(value: Any, what: str) -> int:
         return int(value)
     if not math.isfinite(value) or not float(value).is_integer():
         raise InvalidSpace(f"{what} must be an integer, got {value!r}")
-    return int(value)
+    return int(float(value))
 
 
 def plain(value: Any) -> Any:
@@ -103,6 +103,7 @@ class Float(Distribution):
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return False
+        value = float(value)
         tol = 1e-12 * max(1.0, abs(self.low), abs(self.high))
         if not self.low - tol <= value <= self.high + tol:
             return False
@@ -160,6 +161,7 @@ class Int(Distribution):
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             return False
+        value = int(value)
         return self.low <= value <= self.high and (value - self.low) % self.step == 0
 
     def grid(self) -> list[int]:
@@ -178,7 +180,7 @@ class Int(Distribution):
 class Categorical(Distribution):
     """One of a fixed list of values: None, bool, int, float or str, returned as given."""
 
-    choices: tuple[Any, ...]
+    choices: Sequence[Any]  # kept as a tuple
     kind: ClassVar[str] = "categorical"
 
     def __post_init__(self) -> None:
@@ -275,6 +277,9 @@ def build(name: str, factory: type[Distribution], *args: Any, **kwargs: Any) -> 
     except (InvalidSpace, SpaceTypeError) as exc:
         raise named(exc, name) from None
 
+
+# The numeric parameter types (those with low, high, log and step).
+Numeric: TypeAlias = "Float | Int"
 
 # The parameters of a space before it is built: a dict name -> distribution, or a list of
 # such dicts for a union of sub-spaces (what the converters return; ``Space`` wraps it).

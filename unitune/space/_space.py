@@ -133,7 +133,10 @@ class Space(Mapping[str, Distribution]):
     def to_dict(self) -> dict[str, Any] | list[dict[str, Any]]:
         """A JSON/YAML-ready form; ``Space.from_dict`` reads it back (a list for a union)."""
         if self._branches:
-            return [b.to_dict() for b in self._branches]  # type: ignore[misc]
+            return [b._params_dict() for b in self._branches]
+        return self._params_dict()
+
+    def _params_dict(self) -> dict[str, Any]:
         return {name: dist.to_dict() for name, dist in self._params.items()}
 
     @classmethod

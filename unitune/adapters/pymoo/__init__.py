@@ -126,7 +126,7 @@ class PymooAdapter(Adapter):
                                               eliminate_duplicates=elim)}
 
     def common(self) -> dict[str, Any]:
-        kw = {k: self.options[k] for k in ("pop_size", "n_offsprings", "eliminate_duplicates")
+        kw: dict[str, Any] = {k: self.options[k] for k in ("pop_size", "n_offsprings", "eliminate_duplicates")
               if k in self.options}
         return {**kw, **self.operators()}
 
@@ -178,7 +178,7 @@ class PymooAdapter(Adapter):
                 and len(r.values) == len(self.directions) and self.space.contains(r.params)]
         if not done:
             return
-        signed = [self._signed(r.values) for r in done]  # type: ignore[arg-type]
+        signed = [self._signed(r.values or ()) for r in done]
         cv = [_violation(r.constraints) for r in done]
         feasible = [i for i in range(len(done)) if cv[i] <= 0]
         ranked = [feasible[i] for front in NonDominatedSorting().do(

@@ -11,6 +11,8 @@ last trial (so the worker knows its number without asking). A trial Ray stops
 without a final report was stopped by the scheduler: PRUNED. One cut short by the
 end of the run (timeout, a callback's StopStudy, an error) is recorded as
 interrupted, so that resuming re-runs it.
+
+This module imports Ray: it is imported only when a Ray backend runs.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ray import tune
+
 from unitune.adapters.base import Host, Outcome, Proposal
 from unitune.adapters.ray import _trainable as rt
 from unitune.adapters.ray._space import Codec
 from unitune.records import TrialState
 
-__all__ = ["make_callback_class", "make_stopper"]
+__all__ = ["LedgerCallback", "RunStopper"]
 
 logger = logging.getLogger("unitune")
 
@@ -45,164 +49,162 @@ def _index(trial: Any) -> int:
     return rt.trial_index(str(trial))
 
 
-def make_callback_class() -> type:
-    """The Tune callback class (built late: Ray is imported only when a Ray backend runs)."""
-    from ray import tune
+class LedgerCallback(tune.Callback):
+    """Books every trial of one Tune run in the ledger, through the driver's ``Host``."""
 
-    class LedgerCallback(tune.Callback):
-        def __init__(self, host: Host, codec: Codec, n_values: int,
-                     queued: tuple[int, ...] = ()) -> None:
-            self.host = host
-            self.codec = codec
-            self.n_values = n_values
-            self.queued = queued  # ledger numbers of Ray's first trials (queued points)
-            self.booked: dict[str, _Booked] = {}  # open trials
-            self.seen: set[str] = set()  # every trial booked in this run
-            self.cursor = 0  # trials[:cursor] are booked
-            self.error: BaseException | None = None
-            self.stopping = False  # the run is being cut short: open trials are interrupted
+    def __init__(self, host: Host, codec: Codec, n_values: int,
+                 queued: tuple[int, ...] = ()) -> None:
+        self.host = host
+        self.codec = codec
+        self.n_values = n_values
+        self.queued = queued  # ledger numbers of Ray's first trials (queued points)
+        self.booked: dict[str, _Booked] = {}  # open trials
+        self.seen: set[str] = set()  # every trial booked in this run
+        self.cursor = 0  # trials[:cursor] are booked
+        self.error: BaseException | None = None
+        self.stopping = False  # the run is being cut short: open trials are interrupted
 
-        def __getstate__(self) -> dict[str, Any]:
-            # Tune pickles its run configuration (to resume an experiment); this callback
-            # lives in the driver with the ledger and its locks, and is never restored.
-            return {}
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its run configuration (to resume an experiment); this callback
+        # lives in the driver with the ledger and its locks, and is never restored.
+        return {}
 
-        # -- Tune hooks ---------------------------------------------------------------------
-        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            # Book every trial Ray created up to this one, in creation order, so that
-            # ledger numbers follow Ray's trial indices (what the worker computes).
-            # ``trials`` only grows, in creation order: walk it once over the run.
-            index = _index(trial)
-            while self.cursor < len(trials) and _index(trials[self.cursor]) <= index:
-                other = trials[self.cursor]
-                self.cursor += 1
-                if other.trial_id not in self.seen:
-                    self._guard(self._begin, other)
-            if trial.trial_id not in self.seen:  # out of order (should not happen)
-                self._guard(self._begin, trial)
+    # -- Tune hooks ---------------------------------------------------------------------
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        # Book every trial Ray created up to this one, in creation order, so that
+        # ledger numbers follow Ray's trial indices (what the worker computes).
+        # ``trials`` only grows, in creation order: walk it once over the run.
+        index = _index(trial)
+        while self.cursor < len(trials) and _index(trials[self.cursor]) <= index:
+            other = trials[self.cursor]
+            self.cursor += 1
+            if other.trial_id not in self.seen:
+                self._guard(self._begin, other)
+        if trial.trial_id not in self.seen:  # out of order (should not happen)
+            self._guard(self._begin, trial)
 
-        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
-                            **info: Any) -> None:
-            booked = self.booked.get(trial.trial_id)
-            if booked is None:
-                return
-            kind = result.get(rt.KIND)
-            if kind == rt.REPORT:
-                self._guard(self.host.report, booked.proposal, int(result[rt.STEP]),
-                            float(result[rt.VALUE]))
-            elif kind in rt.FINAL:
-                booked.final = dict(result)
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                        **info: Any) -> None:
+        booked = self.booked.get(trial.trial_id)
+        if booked is None:
+            return
+        kind = result.get(rt.KIND)
+        if kind == rt.REPORT:
+            self._guard(self.host.report, booked.proposal, int(result[rt.STEP]),
+                        float(result[rt.VALUE]))
+        elif kind in rt.FINAL:
+            booked.final = dict(result)
 
-        def on_trial_complete(self, iteration: int, trials: list, trial: Any,
-                              **info: Any) -> None:
-            self._guard(self._end, trial, None)
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any,
+                          **info: Any) -> None:
+        self._guard(self._end, trial, None)
 
-        def on_trial_error(self, iteration: int, trials: list, trial: Any,
-                           **info: Any) -> None:
-            self._guard(self._end, trial, _error_text(trial))
+    def on_trial_error(self, iteration: int, trials: list, trial: Any,
+                       **info: Any) -> None:
+        self._guard(self._end, trial, _error_text(trial))
 
-        # -- bookkeeping -------------------------------------------------------------------
-        def _guard(self, fn: Any, *args: Any) -> None:
-            """Run ``fn``; keep its error for after ``Tuner.fit`` (an exception raised
-            inside Tune's loop would be swallowed or wrapped) and stop the run."""
-            if self.error is not None:
-                return
-            try:
-                fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - re-raised by the adapter
-                self.error = exc
-                self.stopping = True
+    # -- bookkeeping -------------------------------------------------------------------
+    def _guard(self, fn: Any, *args: Any) -> None:
+        """Run ``fn``; keep its error for after ``Tuner.fit`` (an exception raised
+        inside Tune's loop would be swallowed or wrapped) and stop the run."""
+        if self.error is not None:
+            return
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the adapter
+            self.error = exc
+            self.stopping = True
 
-        def _begin(self, trial: Any) -> None:
-            params = self.codec.decode(trial.config)
-            index = _index(trial)
+    def _begin(self, trial: Any) -> None:
+        params = self.codec.decode(trial.config)
+        index = _index(trial)
+        proposal = None
+        if 0 <= index < len(self.queued):
+            proposal = self._claim(self.queued[index], params)
+        if proposal is None:
+            proposal = self.host.begin(params)
+        self.booked[trial.trial_id] = _Booked(proposal, time.perf_counter())
+        self.seen.add(trial.trial_id)
+
+    def _claim(self, number: int, params: dict[str, Any]) -> Proposal | None:
+        """Take the queued (WAITING) trial ``number`` for the Ray trial running its
+        params, as the driver takes one for an ask/tell backend: it becomes RUNNING,
+        then finishes under the same number. None if another process took it first."""
+        proposal = self.host.claim_queued()
+        if proposal is not None and self.codec.decode(
+                self.codec.encode(proposal.params)) != params:
+            self.host.abandon(proposal)  # not the params Ray runs: queued again
             proposal = None
-            if 0 <= index < len(self.queued):
-                proposal = self._claim(self.queued[index], params)
-            if proposal is None:
-                proposal = self.host.begin(params)
-            self.booked[trial.trial_id] = _Booked(proposal, time.perf_counter())
-            self.seen.add(trial.trial_id)
+        if proposal is None:
+            logger.warning("queued trial %s was taken by another process; its params "
+                           "%s run as a new trial", number, params)
+        return proposal
 
-        def _claim(self, number: int, params: dict[str, Any]) -> Proposal | None:
-            """Take the queued (WAITING) trial ``number`` for the Ray trial running its
-            params, as the driver takes one for an ask/tell backend: it becomes RUNNING,
-            then finishes under the same number. None if another process took it first."""
-            proposal = self.host.claim_queued()
-            if proposal is not None and self.codec.decode(
-                    self.codec.encode(proposal.params)) != params:
-                self.host.abandon(proposal)  # not the params Ray runs: queued again
-                proposal = None
-            if proposal is None:
-                logger.warning("queued trial %s was taken by another process; its params "
-                               "%s run as a new trial", number, params)
-            return proposal
+    def _end(self, trial: Any, error: str | None) -> None:
+        booked = self.booked.pop(trial.trial_id, None)
+        if booked is None:
+            return
+        final = booked.final
+        duration = time.perf_counter() - booked.started
+        if error is not None:
+            outcome = Outcome(TrialState.FAIL, error=error, duration=duration)
+        elif final is not None:
+            outcome = rt.outcome_from_result(final, self.n_values)
+        elif not self.stopping:  # stopped by Ray's scheduler
+            outcome = Outcome(TrialState.PRUNED, duration=duration)
+        else:
+            outcome = Outcome(TrialState.FAIL, interrupted=True, duration=duration,
+                              error="interrupted: the study stopped while the trial ran")
+        self.host.end(booked.proposal, outcome)
 
-        def _end(self, trial: Any, error: str | None) -> None:
-            booked = self.booked.pop(trial.trial_id, None)
-            if booked is None:
-                return
-            final = booked.final
-            duration = time.perf_counter() - booked.started
-            if error is not None:
-                outcome = Outcome(TrialState.FAIL, error=error, duration=duration)
-            elif final is not None:
-                outcome = rt.outcome_from_result(final, self.n_values)
-            elif not self.stopping:  # stopped by Ray's scheduler
-                outcome = Outcome(TrialState.PRUNED, duration=duration)
-            else:
-                outcome = Outcome(TrialState.FAIL, interrupted=True, duration=duration,
-                                  error="interrupted: the study stopped while the trial ran")
-            self.host.end(booked.proposal, outcome)
+    def exploited(self, trial: Any, source: Any, step: Any) -> None:
+        """PBT copied ``source``'s state into ``trial`` with new params: write the new
+        params to the ledger trial and keep the history in a user attribute."""
+        self._guard(self._exploited, trial, source, step)
 
-        def exploited(self, trial: Any, source: Any, step: Any) -> None:
-            """PBT copied ``source``'s state into ``trial`` with new params: write the new
-            params to the ledger trial and keep the history in a user attribute."""
-            self._guard(self._exploited, trial, source, step)
+    def _exploited(self, trial: Any, source: Any, step: Any) -> None:
+        booked = self.booked.get(trial.trial_id)
+        if booked is None:
+            return
+        new = self.codec.decode(trial.config)
+        if not booked.history:
+            booked.history.append({"step": None, "from": None,
+                                   "params": dict(booked.proposal.params)})
+        src = self.booked.get(source.trial_id)
+        booked.history.append({"step": None if step is None else int(step),
+                               "from": None if src is None else src.proposal.number,
+                               "params": dict(new)})
+        booked.proposal = self.host.replace_params(booked.proposal, new, booked.history)
 
-        def _exploited(self, trial: Any, source: Any, step: Any) -> None:
-            booked = self.booked.get(trial.trial_id)
-            if booked is None:
-                return
-            new = self.codec.decode(trial.config)
-            if not booked.history:
-                booked.history.append({"step": None, "from": None,
-                                       "params": dict(booked.proposal.params)})
-            src = self.booked.get(source.trial_id)
-            booked.history.append({"step": None if step is None else int(step),
-                                   "from": None if src is None else src.proposal.number,
-                                   "params": dict(new)})
-            booked.proposal = self.host.replace_params(booked.proposal, new, booked.history)
-
-        def abandon_all(self) -> None:
-            """Record the trials still open when the run ends (cut short)."""
-            for trial_id in list(self.booked):
-                booked = self.booked.pop(trial_id)
-                self.host.abandon(booked.proposal)
-
-    return LedgerCallback
+    def abandon_all(self) -> None:
+        """Record the trials still open when the run ends (cut short)."""
+        for trial_id in list(self.booked):
+            booked = self.booked.pop(trial_id)
+            self.host.abandon(booked.proposal)
 
 
-def make_stopper(callback: Any, search_alg: Any, deadline: float | None) -> Any:
+class RunStopper(tune.Stopper):
     """A Tune stopper for the rules of optimize(): at the deadline or on a callback's
     StopStudy no new trial starts and the running ones finish (as in unitune's own
     loop); an error (ledger, on_failure='stop') ends the whole run at once."""
-    from ray import tune
 
-    class _Stopper(tune.Stopper):
-        def __call__(self, trial_id: str, result: dict) -> bool:
-            return False
+    def __init__(self, callback: LedgerCallback, search_alg: Any,
+                 deadline: float | None) -> None:
+        self.callback = callback
+        self.search_alg = search_alg
+        self.deadline = deadline
 
-        def stop_all(self) -> bool:
-            if callback.error is not None:
-                callback.stopping = True
-                return True
-            past = deadline is not None and time.monotonic() >= deadline
-            if (past or callback.host.stopping) and not search_alg.is_finished():
-                search_alg.set_finished()
-            return False
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
 
-    return _Stopper()
+    def stop_all(self) -> bool:
+        if self.callback.error is not None:
+            self.callback.stopping = True
+            return True
+        past = self.deadline is not None and time.monotonic() >= self.deadline
+        if (past or self.callback.host.stopping) and not self.search_alg.is_finished():
+            self.search_alg.set_finished()
+        return False
 
 
 def _error_text(trial: Any) -> str:

@@ -1,7 +1,8 @@
 """One Ray Tune run for a ``ray:*`` adapter: the searcher (given the study's queued
 trials as its first points), the scheduler, the Tuner in its fast settings, and what
 to do when it ends (errors re-raised, open trials booked as interrupted, the
-temporary checkpoint store removed)."""
+temporary checkpoint store removed). This module imports Ray: it is imported only when a
+Ray backend runs."""
 
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from ray import cloudpickle, tune
+from ray.tune import schedulers
+from ray.tune.schedulers import PopulationBasedTraining
+from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter, SearchGenerator
+from ray.tune.search.optuna import OptunaSearch
+
 from unitune.adapters.base import Host
 from unitune.adapters.ray import _trainable as rt
-from unitune.adapters.ray._callback import make_callback_class, make_stopper
+from unitune.adapters.ray._callback import LedgerCallback, RunStopper
 from unitune.adapters.ray._options import SCHEDULER_OPTIONS
 from unitune.adapters.ray._runtime import check_resources, ensure_runtime, quiet_tune
 from unitune.adapters.ray._space import Codec
@@ -23,15 +31,13 @@ from unitune.errors import InvalidOption
 if TYPE_CHECKING:
     from unitune.adapters.ray import RayAdapter
 
-__all__ = ["check_picklable", "run"]
+__all__ = ["BookedPBT", "check_picklable", "run"]
 
 logger = logging.getLogger("unitune")
 
 
 def check_picklable(objective: Any, backend: str) -> None:
     """Refuse, before any trial, an objective Ray cannot send to its workers."""
-    from ray import cloudpickle
-
     try:
         cloudpickle.dumps(objective)
     except Exception as exc:  # noqa: BLE001 - any pickling error means the same thing
@@ -45,59 +51,51 @@ def check_picklable(objective: Any, backend: str) -> None:
         ) from None
 
 
-def _pbt_class() -> type:
-    import numpy as np
-    from ray.tune.schedulers import PopulationBasedTraining
+class BookedPBT(PopulationBasedTraining):
+    """Ray's PBT, telling the ledger callback about each exploit step.
 
-    class BookedPBT(PopulationBasedTraining):
-        """Ray's PBT, telling the ledger callback about each exploit step.
+    Ray's PBT draws its donor and its explore step from the process's global
+    ``random`` and ``numpy.random``. Under a seed, those draws come from the
+    scheduler's own streams. Each decision swaps them in and back out, so the
+    caller's global random state is left as it was."""
 
-        Ray's PBT draws its donor and its explore step from the process's global
-        ``random`` and ``numpy.random``. Under a seed, those draws come from the
-        scheduler's own streams. Each decision swaps them in and back out, so the
-        caller's global random state is left as it was."""
+    callback: Any = None
 
-        callback: Any = None
+    def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._streams = None if seed is None else (
+            random.Random(seed).getstate(), np.random.RandomState(seed).get_state())
 
-        def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._streams = None if seed is None else (
-                random.Random(seed).getstate(), np.random.RandomState(seed).get_state())
+    def _checkpoint_or_exploit(self, *args: Any, **kwargs: Any) -> Any:
+        if self._streams is None:
+            return super()._checkpoint_or_exploit(*args, **kwargs)
+        theirs = random.getstate(), np.random.get_state()
+        random.setstate(self._streams[0])
+        np.random.set_state(self._streams[1])
+        try:
+            return super()._checkpoint_or_exploit(*args, **kwargs)
+        finally:
+            self._streams = random.getstate(), np.random.get_state()
+            random.setstate(theirs[0])
+            np.random.set_state(theirs[1])
 
-        def _checkpoint_or_exploit(self, *args: Any, **kwargs: Any) -> Any:
-            if self._streams is None:
-                return super()._checkpoint_or_exploit(*args, **kwargs)
-            theirs = random.getstate(), np.random.get_state()
-            random.setstate(self._streams[0])
-            np.random.set_state(self._streams[1])
-            try:
-                return super()._checkpoint_or_exploit(*args, **kwargs)
-            finally:
-                self._streams = random.getstate(), np.random.get_state()
-                random.setstate(theirs[0])
-                np.random.set_state(theirs[1])
-
-        def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
-            super()._exploit(tune_controller, trial, trial_to_clone)
-            if self.callback is not None:
-                # The step of the checkpoint copied: PBT keeps the result it checkpointed
-                # in its own state; the donor's ``last_result`` may be later (it trained on
-                # while its save was pending, e.g. step 24 for a checkpoint of step 20).
-                state = self._trial_state[trial_to_clone].last_result
-                step = (state or {}).get(rt.STEP)
-                self.callback.exploited(trial, trial_to_clone, step)
-
-    return BookedPBT
+    def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
+        super()._exploit(tune_controller, trial, trial_to_clone)
+        if self.callback is not None:
+            # The step of the checkpoint copied: PBT keeps the result it checkpointed
+            # in its own state; the donor's ``last_result`` may be later (it trained on
+            # while its save was pending, e.g. step 24 for a checkpoint of step 20).
+            state = self._trial_state[trial_to_clone].last_result
+            step = (state or {}).get(rt.STEP)
+            self.callback.exploited(trial, trial_to_clone, step)
 
 
 def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec,
                seed: int | None) -> Any:
-    from ray.tune import schedulers
-
     if name == "fifo":
         return None
     kwargs = {k: options.get(k, v) for k, v in SCHEDULER_OPTIONS[name].items()}
-    common = {"time_attr": rt.STEP, "metric": rt.VALUE, "mode": mode}
+    common: dict[str, Any] = {"time_attr": rt.STEP, "metric": rt.VALUE, "mode": mode}
     # stop_last_trials=False: a trial that reaches max_t ends by returning its value (and
     # is COMPLETE), instead of being stopped at its last report (which would read PRUNED).
     if name == "asha":
@@ -107,7 +105,7 @@ def _scheduler(name: str, options: dict[str, Any], mode: str, codec: Codec,
     if name == "median":
         return schedulers.MedianStoppingRule(**common, **kwargs)
     kwargs["hyperparam_mutations"] = codec.mutations(kwargs["hyperparam_mutations"])
-    return _pbt_class()(**common, **kwargs, log_config=False, require_attrs=False, seed=seed)
+    return BookedPBT(**common, **kwargs, log_config=False, require_attrs=False, seed=seed)
 
 
 def _queued(host: Host, adapter: RayAdapter,
@@ -134,8 +132,6 @@ def _search(adapter: RayAdapter, codec: Codec, modes: list[str], seed: int | Non
             max_concurrent: int, points: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
     """(search algorithm, param_space) for Tune. ``points`` (Ray configs) are evaluated
     first, in order, by the searcher itself (``points_to_evaluate``)."""
-    from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter, SearchGenerator
-
     if adapter.searcher_name == "random":
         # PBT takes its population from this searcher too: the queued params are where
         # the first members start. PBT may later copy another member's state and params
@@ -144,31 +140,24 @@ def _search(adapter: RayAdapter, codec: Codec, modes: list[str], seed: int | Non
         return (BasicVariantGenerator(points_to_evaluate=points or None, random_state=seed,
                                       max_concurrent=max_concurrent),
                 codec.ray_space())
-    from ray.tune.search.optuna import OptunaSearch
-
     n = len(modes)
     metric: Any = rt.VALUE if n == 1 else [rt.value_key(i, n) for i in range(n)]
     mode: Any = modes[0] if n == 1 else modes
-    searcher = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode, seed=seed,
-                            points_to_evaluate=points or None)
+    optuna_search = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode,
+                                 seed=seed, points_to_evaluate=points or None)
     for record in adapter.completed:  # warm start: what OptunaSearch's evaluated_rewards do
-        searcher.add_evaluated_point(codec.encode(record.params),
-                                     record.values[0] if n == 1 else list(record.values))
+        values = list(record.values or ())
+        value: Any = values[0] if n == 1 else values  # a list for several objectives
+        optuna_search.add_evaluated_point(codec.encode(record.params), value)
+    searcher: Any = optuna_search
     if max_concurrent:
-        searcher = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+        searcher = ConcurrencyLimiter(optuna_search, max_concurrent=max_concurrent)
     return SearchGenerator(searcher), {}  # a SearchAlgorithm: the stopper can finish it
 
 
-def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | None) -> bool:
-    """Run up to ``target`` trials (None: until ``deadline``) with Ray Tune; return True
-    if interrupted by Ctrl-C."""
-    if target == 0:
-        return False
-    check_picklable(host.objective.fn, adapter.name)
-    from ray import tune
-
+def _resources(adapter: RayAdapter, verbose: int) -> tuple[float, float, int]:
+    """(CPUs and GPUs per trial, trials at once) once the Ray runtime is there to run them."""
     opts = adapter.options
-    verbose = int(opts.get("verbose", 0))
     cpus = float(opts.get("cpus_per_trial", 1))
     gpus = float(opts.get("gpus_per_trial", 0))
     max_concurrent = int(opts.get("max_concurrent", adapter.n_workers))
@@ -179,7 +168,18 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
         # paused); created one at a time, a bracket never fills and nothing is stopped.
         # The runtime's CPUs (n_workers x cpus_per_trial) still bound what runs at once.
         max_concurrent = 0
+    return cpus, gpus, max_concurrent
 
+
+def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | None) -> bool:
+    """Run up to ``target`` trials (None: until ``deadline``) with Ray Tune; return True
+    if interrupted by Ctrl-C."""
+    if target == 0:
+        return False
+    check_picklable(host.objective.fn, adapter.name)
+    opts = adapter.options
+    verbose = int(opts.get("verbose", 0))
+    cpus, gpus, max_concurrent = _resources(adapter, verbose)
     codec = Codec(adapter.space)
     offset = host.trial_count()
     seed = None if adapter.seed is None else adapter.seed + offset  # a resume explores anew
@@ -189,7 +189,7 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     queued = _queued(host, adapter, target)
     numbers = tuple(number for number, _ in queued)
     spec = rt.Spec(host.objective, codec, offset, numbers)
-    callback = make_callback_class()(host, codec, len(modes), numbers)
+    callback = LedgerCallback(host, codec, len(modes), numbers)
     scheduler = _scheduler(adapter.scheduler_name, opts, modes[0], codec, seed)
     if scheduler is not None and hasattr(scheduler, "callback"):
         scheduler.callback = callback
@@ -205,7 +205,7 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
                                     reuse_actors=True, trial_name_creator=rt.TrialNamer()),
         run_config=tune.RunConfig(
             name=f"unitune-{adapter.ledger.study_name}"[:80], storage_path=storage, verbose=verbose,
-            callbacks=[callback], stop=make_stopper(callback, search_alg, deadline),
+            callbacks=[callback], stop=RunStopper(callback, search_alg, deadline),
             failure_config=tune.FailureConfig(max_failures=int(opts.get("max_failures", 0))),
             log_to_file=False),
     )

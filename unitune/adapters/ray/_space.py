@@ -34,7 +34,8 @@ def _grid(dist: Distribution) -> list[Any] | None:
         return None
     if isinstance(dist, Int) and dist.log:
         return None
-    size = round((dist.high - dist.low) / dist.step) + 1  # type: ignore[union-attr]
+    assert isinstance(dist, (Float, Int)) and dist.step is not None
+    size = round((dist.high - dist.low) / dist.step) + 1
     return dist.grid() if size <= _MAX_LISTED else None
 
 
@@ -61,6 +62,7 @@ class Codec:
         if isinstance(dist, Int):
             sampler = tune.lograndint if dist.log else tune.randint
             return sampler(dist.low, dist.high + 1)  # Ray excludes the upper end
+        assert isinstance(dist, Float)
         if dist.log:
             return tune.loguniform(dist.low, dist.high)
         return tune.uniform(dist.low, dist.high)  # decode() snaps to a step, if any
@@ -139,6 +141,7 @@ def _decode(dist: Distribution, raw: Any) -> Any:
     if isinstance(dist, Categorical):
         k = min(max(int(round(float(raw))), 0), len(dist.choices) - 1)
         return dist.choices[k]
+    assert isinstance(dist, (Float, Int))
     value = float(raw)
     if math.isnan(value):
         value = dist.low

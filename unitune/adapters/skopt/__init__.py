@@ -157,6 +157,7 @@ class SkoptAdapter(Adapter):
 
     def _next_point(self) -> list[Any]:
         opt = self.optimizer
+        assert opt is not None  # asked only when something is searched
         if self.n_workers == 1:
             x = _quietly(opt.ask)
         else:

@@ -21,7 +21,8 @@ def dimension(dist: Distribution) -> Any:
         return Real(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
     if isinstance(dist, Int) and dist.step == 1:
         return Integer(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
-    return Integer(0, round((dist.high - dist.low) / dist.step))  # type: ignore[attr-defined]
+    assert isinstance(dist, (Float, Int))
+    return Integer(0, round((dist.high - dist.low) / _step(dist)))
 
 
 def decode(dist: Distribution, x: Any) -> Any:
@@ -30,9 +31,10 @@ def decode(dist: Distribution, x: Any) -> Any:
         return dist.choices[int(x)]
     if isinstance(dist, Int):
         return int(x) if dist.step == 1 else dist.low + int(x) * dist.step
-    if dist.step is None:  # type: ignore[attr-defined]
-        return min(max(float(x), dist.low), dist.high)  # type: ignore[attr-defined]
-    return min(dist.low + int(x) * dist.step, dist.high)  # type: ignore[attr-defined]
+    assert isinstance(dist, Float)
+    if dist.step is None:
+        return min(max(float(x), dist.low), dist.high)
+    return min(dist.low + int(x) * dist.step, dist.high)
 
 
 def encode(dist: Distribution, value: Any) -> Any:
@@ -43,7 +45,14 @@ def encode(dist: Distribution, value: Any) -> Any:
         return min(max(float(value), dist.low), dist.high)
     if isinstance(dist, Int) and dist.step == 1:
         return int(value)
-    return round((value - dist.low) / dist.step)  # type: ignore[attr-defined]
+    assert isinstance(dist, (Float, Int))
+    return round((value - dist.low) / _step(dist))
+
+
+def _step(dist: Distribution) -> float:
+    """The step of a stepped Float or Int (skopt searches the index of its lattice)."""
+    assert isinstance(dist, (Float, Int)) and dist.step is not None
+    return dist.step
 
 
 @functools.cache
