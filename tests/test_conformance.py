@@ -177,6 +177,23 @@ def test_ledger_keeps_every_trial(info, tmp_path):
     assert all(t.duration is not None and t.duration >= 0 for t in stored.trials)
 
 
+def test_callbacks_get_the_records_that_result_trials_holds(info):
+    # one record per trial, read from the ledger: its reports, start time and attributes
+    # reach a callback as they reach result.trials, whichever process ran the trial
+    seen = []
+
+    def objective(params, trial):
+        value = noise(params)
+        trial.report(value, 0)
+        trial.report(value / 2, 1)
+        return value
+
+    result = run(info, objective=objective, n_trials=4, callbacks=[seen.append])
+    assert sorted(seen, key=lambda t: t.number) == list(result.trials)
+    assert all(t.intermediate == {0: t.value, 1: t.value / 2} and t.datetime_start
+               for t in seen if t.state is ut.TrialState.COMPLETE)
+
+
 def test_multi_objective_or_a_clear_refusal(info):
     def two(params):
         v = noise(params)

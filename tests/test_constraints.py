@@ -115,6 +115,17 @@ def test_a_bad_constraint_fails_its_trial_with_a_clear_message(bad, match):
     assert all("trial.constraint()" in t.error and match in t.error for t in result.trials)
 
 
+@pytest.mark.parametrize("backend", ["optuna:nsga2", "ray:random"])
+def test_a_trial_checks_its_constraints_alike_in_process_and_on_ray(backend):
+    # one Trial class: a bool is no constraint value (True would read as a violation of 1)
+    result = ut.optimize(lambda p, trial: trial.constraint(p["x"] > 0.5) or p["x"],
+                         ut.Space(x=ut.Float(0.0, 1.0)), backend=backend, n_trials=2, seed=0)
+    assert [t.state for t in result.trials] == [ut.TrialState.FAIL] * 2
+    assert {t.error for t in result.trials} <= {
+        f"InvalidOption: trial.constraint(): value 0 is {b}; each constraint must be a "
+        "number (<= 0 is feasible)" for b in (True, False)}
+
+
 def test_hypervolume_matches_pymoo_in_the_users_directions():
     from pymoo.indicators.hv import HV
 

@@ -111,9 +111,9 @@ class Driver:
         with self.lock:
             self.ledger.report(proposal.trial_id, step, value)
 
-    def end(self, proposal: Proposal, outcome: Outcome) -> TrialRecord:
+    def end(self, proposal: Proposal, outcome: Outcome) -> None:
         with self.lock:
-            return self.conclude(proposal, outcome)
+            self.conclude(proposal, outcome)
 
     def queued(self, limit: int | None) -> list[TrialRecord]:
         if not self.has_waiting:
@@ -159,11 +159,9 @@ class Driver:
     def evaluate(self, proposal: Proposal) -> Outcome:
         return self.objective(_LocalTrial(self, proposal))
 
-    def conclude(self, proposal: Proposal, outcome: Outcome) -> TrialRecord:
+    def conclude(self, proposal: Proposal, outcome: Outcome) -> None:
         """Finish a trial: the ledger, the engine, the failure policy, the callbacks."""
         self._write(proposal, outcome)
-        assert proposal.trial_id is not None
-        record = self.ledger.record(proposal.trial_id)
         if outcome.state is TrialState.COMPLETE:
             self.any_complete = True
         elif outcome.state is TrialState.FAIL and not outcome.interrupted:
@@ -175,12 +173,14 @@ class Driver:
                 raise ObjectiveError(
                     f"trial {proposal.number} failed and on_failure='stop': {outcome.error}"
                 ) from outcome.exc
-        for callback in self.callbacks:
-            try:
-                callback(record)
-            except StopStudy:
-                self.stop = True
-        return record
+        if self.callbacks:
+            assert proposal.trial_id is not None
+            record = self.ledger.record(proposal.trial_id)  # the record result.trials holds
+            for callback in self.callbacks:
+                try:
+                    callback(record)
+                except StopStudy:
+                    self.stop = True
 
     def _write(self, proposal: Proposal, outcome: Outcome) -> None:
         ledger, trial_id, adapter = self.ledger, proposal.trial_id, self.adapter

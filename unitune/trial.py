@@ -10,7 +10,6 @@ here, once.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import numbers
@@ -143,22 +142,24 @@ class Objective:
     def __call__(self, trial: Trial) -> Outcome:
         """Run the objective once; whatever happens, return how the trial ended."""
         start = time.perf_counter()
+        state, values, error, trace = TrialState.FAIL, None, None, None
+        exc: BaseException | None = None
+        interrupted = wrong_count = False
         try:
             if self.n_args == 1:
                 out = self.fn(dict(trial.params))
             else:
                 out = self.fn(dict(trial.params), trial)
-            outcome = Outcome(TrialState.COMPLETE,
-                              values=parse_values(out, self.n_values, self.metrics))
+            values = parse_values(out, self.n_values, self.metrics)
+            state = TrialState.COMPLETE
         except _pruned_types():
-            outcome = Outcome(TrialState.PRUNED)
-        except BadValue as exc:
-            outcome = Outcome(TrialState.FAIL, error=str(exc), wrong_count=exc.wrong_count)
-        except KeyboardInterrupt as exc:
-            outcome = Outcome(TrialState.FAIL, error="interrupted: KeyboardInterrupt", exc=exc,
-                              interrupted=True)
-        except Exception as exc:  # noqa: BLE001 - a failing trial must not end the study
-            outcome = Outcome(TrialState.FAIL, error=f"{type(exc).__name__}: {exc}", exc=exc,
-                              traceback="".join(traceback.format_exception(exc)))
-        return dataclasses.replace(outcome, duration=time.perf_counter() - start,
-                                   constraints=trial.constraints)
+            state = TrialState.PRUNED
+        except BadValue as bad:
+            error, wrong_count = str(bad), bad.wrong_count
+        except KeyboardInterrupt as stop:
+            error, exc, interrupted = "interrupted: KeyboardInterrupt", stop, True
+        except Exception as failure:  # noqa: BLE001 - a failing trial must not end the study
+            error, exc = f"{type(failure).__name__}: {failure}", failure
+            trace = "".join(traceback.format_exception(failure))
+        return Outcome(state, values, error, trace, exc, time.perf_counter() - start,
+                       trial.constraints, interrupted, wrong_count)

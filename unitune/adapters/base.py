@@ -234,7 +234,7 @@ class Host(Protocol):
     def report(self, proposal: Proposal, step: int, value: float) -> None:
         """Record an intermediate value of a running trial."""
 
-    def end(self, proposal: Proposal, outcome: Outcome) -> TrialRecord:
+    def end(self, proposal: Proposal, outcome: Outcome) -> None:
         """Finish a trial (the ledger, the failure policy, the callbacks)."""
 
     def abandon(self, proposal: Proposal) -> None:
