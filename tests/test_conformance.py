@@ -194,6 +194,17 @@ def test_callbacks_get_the_records_that_result_trials_holds(info):
                for t in seen if t.state is ut.TrialState.COMPLETE)
 
 
+def test_optunas_trial_pruned_prunes_on_every_backend(info):
+    # a pasted Optuna objective raises optuna.TrialPruned: PRUNED, not FAIL, wherever it ran
+    import optuna
+
+    def objective(params):
+        raise optuna.TrialPruned("pasted")
+
+    result = run(info, objective=objective, n_trials=2)
+    assert [t.state for t in result.trials] == [ut.TrialState.PRUNED] * 2
+
+
 def test_multi_objective_or_a_clear_refusal(info):
     def two(params):
         v = noise(params)
