@@ -9,14 +9,11 @@ installed must refuse cleanly, naming its extra.
 from __future__ import annotations
 
 import math
-import os
 import statistics
-import time
-import uuid
 import zlib
-from pathlib import Path
 
 import pytest
+from rendezvous import meet, met
 
 import unitune as ut
 from unitune.adapters import backends
@@ -245,19 +242,13 @@ def test_pruning_when_the_backend_prunes(info):
 
 
 def meeting(folder):
-    """``noise``, but each of the first two trials waits (up to 60 s) for the other to
-    start, and leaves a ``met-*`` file if it did: two trials that both leave one ran at
-    the same time. A file, so that threads and Ray's worker processes both see it."""
+    """``noise``, but the first two trials to start wait for each other (up to 60 s) and
+    each leaves a ``met-*`` file when both have started: two such files show that two
+    trials ran at the same time. Files, so that threads and Ray's worker processes both
+    see them; seats taken atomically, so a third trial starting early changes nothing."""
 
     def objective(params):
-        Path(folder, f"started-{uuid.uuid4().hex}").touch()
-        started = lambda: [n for n in os.listdir(folder) if n.startswith("started-")]  # noqa: E731
-        if len(started()) <= 2:
-            deadline = time.monotonic() + 60
-            while len(started()) < 2 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            if len(started()) >= 2:
-                Path(folder, f"met-{uuid.uuid4().hex}").touch()
+        meet(folder, 2)
         return noise(params)
 
     return objective
@@ -273,7 +264,8 @@ def test_parallel_workers(info, tmp_path):
     assert len({t.number for t in result.trials}) == 16
     assert all(space_for(info).contains(t.params) for t in result.trials)
     # n_workers=2 runs two trials at once: the first two met
-    assert len([n for n in os.listdir(tmp_path) if n.startswith("met-")]) == 2
+    assert met(tmp_path) == ["met-0", "met-1"]
+    assert all(t.state is ut.TrialState.COMPLETE for t in result.trials)
 
 
 def test_a_stored_study_resumes_to_exactly_n_trials(info, tmp_path):

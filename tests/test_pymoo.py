@@ -4,7 +4,6 @@ evaluation, mixed spaces, failures, warm start from the ledger, options."""
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -94,20 +93,33 @@ def test_single_objective_algorithms_reach_the_branin_optimum(backend):
 
 
 def test_parallel_workers_evaluate_a_generation_at_once_and_change_nothing():
-    running, peak, lock = [0], [0], threading.Lock()
+    # Generations of 10: trials 0-9, 10-19 and 20-24 (n_trials cuts the third). With 3
+    # workers the first 3 trials of each generation start together, so they wait for each
+    # other at a barrier (60 s is only the bound of a failing run); each trial records
+    # whether it got through. No trial of a generation can finish before its first 3 have
+    # all started, so the barrier passes only if 3 ran at once.
+    gates = {g: threading.Barrier(3, timeout=60) for g in range(3)}
+    met, running, peak, lock = [], [0], [0], threading.Lock()
 
-    def slow(params):
+    def meeting(params, trial):
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-        time.sleep(0.01)
-        with lock:
-            running[0] -= 1
+        try:
+            if trial.number % 10 < 3:
+                gates[trial.number // 10].wait()
+                with lock:
+                    met.append(trial.number)
+        finally:
+            with lock:
+                running[0] -= 1
         return BRANIN.objective(params)
 
     kwargs = dict(backend="pymoo:ga", n_trials=25, seed=4, options={"pop_size": 10})
-    par = ut.optimize(slow, BRANIN.space, n_workers=3, **kwargs)
+    par = ut.optimize(meeting, BRANIN.space, n_workers=3, **kwargs)
     seq = ut.optimize(BRANIN.objective, BRANIN.space, **kwargs)
+    # every generation was evaluated 3 at a time, and never more than 3 at once
+    assert sorted(met) == [0, 1, 2, 10, 11, 12, 20, 21, 22]
     assert peak[0] == 3
     # n_trials counts evaluations: the third generation of 10 is cut to 5
     assert len(par.trials) == len(seq.trials) == 25

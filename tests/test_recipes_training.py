@@ -3,6 +3,8 @@ space, pruning where pruning is the point, concurrency on Ray, a CNN better than
 
 from __future__ import annotations
 
+from rendezvous import meet, met
+
 import unitune as ut
 from recipes import async_parallel, hyperband, optuna_xgboost, vision
 
@@ -54,15 +56,29 @@ def test_hyperband_runs_on_ray_hyperband():
     assert 0.1 < result.best_value <= 1.0
 
 
-def test_async_parallel_runs_two_trials_at_once(capsys):
-    # 8 trials: Ray may start the second worker seconds after the first (a loaded
-    # machine); with 4, the first could finish them all before the second is up.
-    result = async_parallel.main(["--n-trials", "8", "--workers", "2"])
-    assert len(result.trials) == 8
+def test_async_parallel_runs_two_trials_at_once(capsys, monkeypatch, tmp_path):
+    # The recipe's objective, but its first two trials wait for each other (through
+    # files: they run in Ray's worker processes) before training, up to 60 s, which only
+    # bounds a failing run: a second Ray worker starting seconds late still meets the
+    # first. Both leave a met- file only if they ran at the same time.
+    folder, forest_wine = str(tmp_path), async_parallel.forest_wine
+
+    def meeting_first(params):
+        meet(folder, 2)
+        return forest_wine(params)
+
+    monkeypatch.setattr(async_parallel, "forest_wine", meeting_first)
+    result = async_parallel.main(["--n-trials", "4", "--workers", "2"])
+    assert met(folder) == ["met-0", "met-1"]
+    assert len(result.trials) == 4
     assert all(t.state is COMPLETE for t in result.trials)
     assert in_space(async_parallel.SPACE, result.best_params)
+    # The ledger shows the overlap the recipe prints: Ray books a trial before its
+    # objective runs and ends it after, so the two that met overlap there too; two CPUs
+    # run no more than two.
     assert async_parallel.max_concurrency(result) == 2
-    assert "trials/s" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "trials/s" in out and "at most 2 trials ran at once" in out
 
 
 def test_vision_cnn_beats_chance_and_pruned_trials_stop_early():

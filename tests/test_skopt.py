@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import warnings
 
 import pytest
@@ -166,22 +165,33 @@ def test_parallel_workers_get_a_constant_liar_batch(tmp_path, strategy):
     opt.tell([[t.params["x1"], t.params["x2"]] for t in first.trials],
              [t.value for t in first.trials])
     batch = [{"x1": x[0], "x2": x[1]} for x in opt.ask(n_points=2, strategy=strategy)]
-    active, peak, lock = [0], [0], threading.Lock()
+    # The batch's two trials wait for each other (60 s only bounds a failing run): the
+    # barrier passes only if the two workers ran them at the same time.
+    barrier = threading.Barrier(2, timeout=60)
+    calls, met, active, peak, lock = [0], [], [0], [0], threading.Lock()
 
-    def slow(params):
+    def meeting(params):
         with lock:
+            calls[0] += 1
+            first_two = calls[0] <= 2
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        time.sleep(0.2)
-        with lock:
-            active[0] -= 1
+        try:
+            if first_two:
+                barrier.wait()
+                met.append(dict(params))
+        finally:
+            with lock:
+                active[0] -= 1
         return branin(params)
 
-    result = ut.optimize(slow, BRANIN.space, backend="skopt:gp", seed=1, n_trials=10,
+    result = ut.optimize(meeting, BRANIN.space, backend="skopt:gp", seed=1, n_trials=10,
                          n_workers=2, storage=path, study_name="par",
                          options={"strategy": strategy, "n_initial_points": 4, **FAST})
     assert [dict(t.params) for t in result.trials[8:10]] == batch
-    assert peak[0] == 2
+    # the constant liar's batch ran on the two workers at once, never more than two
+    assert sorted(met, key=repr) == sorted(batch, key=repr) and peak[0] == 2
+    assert all(t.state is ut.TrialState.COMPLETE for t in result.trials)
     points = [tuple(t.params.values()) for t in result.trials]
     assert len(set(points)) == len(points) == 10
 
