@@ -65,8 +65,11 @@ class Driver:
         self.callbacks = list(callbacks)
         self.on_failure = on_failure
         self.any_complete = any_complete
+        # Which protocol the adapter speaks, decided once (isinstance on an ABC is slow).
+        self.ask_tell: Adapter | None = adapter if isinstance(adapter, Adapter) else None
+        self.engine_writes = isinstance(adapter, StudyAdapter)
         # The driver claims queued trials for engines that do not take them themselves.
-        self.claims_queued = not isinstance(adapter, StudyAdapter)
+        self.claims_queued = not self.engine_writes
         self.has_waiting = has_waiting and self.claims_queued
         self.lock = threading.RLock()
         self.stop = False
@@ -91,10 +94,10 @@ class Driver:
         """A report of a trial run in this process; True if the engine prunes it."""
         assert proposal.trial_id is not None
         with self.lock:
-            if proposal.queued or not isinstance(self.adapter, Adapter):
+            if proposal.queued or self.ask_tell is None:
                 self.ledger.report(proposal.trial_id, step, value)
                 return False
-            return self.adapter.report(proposal, step, value)
+            return self.ask_tell.report(proposal, step, value)
 
     # -- the Host of a LoopAdapter -------------------------------------------------------------
     @property
@@ -146,13 +149,13 @@ class Driver:
             if claimed is not None:
                 return claimed
             self.has_waiting = False
-        assert isinstance(self.adapter, Adapter)
-        proposal = self.adapter.ask()
+        assert self.ask_tell is not None
+        proposal = self.ask_tell.ask()
         if proposal is None or isinstance(proposal, _Wait):
             return proposal
         if proposal.trial_id is None:
             trial_id, number = self.ledger.start(proposal.params)
-            return dataclasses.replace(proposal, trial_id=trial_id, number=number)
+            return Proposal(proposal.params, trial_id, number, proposal.handle, proposal.queued)
         self.ledger.start_heartbeat(proposal.trial_id)  # the engine wrote it (StudyAdapter)
         return proposal
 
@@ -183,11 +186,11 @@ class Driver:
                     self.stop = True
 
     def _write(self, proposal: Proposal, outcome: Outcome) -> None:
-        ledger, trial_id, adapter = self.ledger, proposal.trial_id, self.adapter
+        ledger, trial_id = self.ledger, proposal.trial_id
         assert trial_id is not None
         if outcome.constraints is not None:
             ledger.set_constraints(trial_id, outcome.constraints)
-            if not adapter.capabilities.constraints and not self.warned_constraints:
+            if not self.adapter.capabilities.constraints and not self.warned_constraints:
                 self.warned_constraints = True
                 logger.warning("backend %r does not search with constraints: they are "
                                "recorded and respected by result.pareto_front and "
@@ -196,12 +199,12 @@ class Driver:
         if outcome.error is not None:
             ledger.set_error(trial_id, outcome.error, interrupted=outcome.interrupted,
                              traceback=None if outcome.interrupted else outcome.traceback)
-        if isinstance(adapter, StudyAdapter):
+        if self.engine_writes:
             ledger.drop_if_taken_over(trial_id)  # its tell then leaves the trial as it is
         else:
             ledger.finish(trial_id, outcome.state, outcome.values)
-        if isinstance(adapter, Adapter):
-            (adapter.observe if proposal.queued else adapter.tell)(proposal, outcome)
+        if self.ask_tell is not None:
+            (self.ask_tell.observe if proposal.queued else self.ask_tell.tell)(proposal, outcome)
         ledger.end_heartbeat(trial_id)
         if outcome.interrupted:
             ledger.enqueue(proposal.params)

@@ -4,7 +4,7 @@ ledger through the driver's ``Host``, and a stopper that ends the run early.
 Ledger writes happen here, in the driver process, whatever machine the trial ran
 on: a trial is begun when Ray starts it, its intermediate values are written as
 they arrive, and it ends COMPLETE/FAIL/PRUNED from its last report. Ray's first
-trials are the study's queued points (see ``_ray_engine``): each is booked on its
+trials are the study's queued points (see ``_engine.py``): each is booked on its
 WAITING ledger trial, claimed as the driver claims one for any backend, and keeps
 its number; the others are new trials numbered in Ray's order after the study's
 last trial (so the worker knows its number without asking). A trial Ray stops
