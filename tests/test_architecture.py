@@ -128,13 +128,13 @@ def test_no_import_cycle_among_unitune_modules():
     for v in sorted(GRAPH):
         if v not in index:
             strongconnect(v)
-    assert cycles == []
+    assert cycles == [], cycles
 
 
 def test_no_module_imports_a_layer_above_its_own():
     upward = sorted(f"{a} (layer {_layer(a)}) imports {b} (layer {_layer(b)})"
                     for a, targets in GRAPH.items() for b in targets if _layer(b) > _layer(a))
-    assert upward == []
+    assert upward == [], upward
 
 
 def test_files_and_functions_stay_short():
