@@ -9,7 +9,6 @@ callbacks), and its record read back from the ledger.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -136,7 +135,7 @@ class Driver:
         assert proposal.trial_id is not None
         with self.lock:
             self.ledger.replace_params(proposal.trial_id, proposal.params, params, history)
-        return dataclasses.replace(proposal, params=dict(params))
+        return proposal._replace(params=dict(params))
 
     def trial_count(self) -> int:
         return self.ledger.trial_count()
