@@ -27,7 +27,7 @@ from unitune.adapters.base import (
     _Wait,
 )
 from unitune.errors import ObjectiveError, StopStudy
-from unitune.ledger import Ledger
+from unitune.ledger import BudgetSpent, Ledger
 from unitune.records import TrialRecord, TrialState
 from unitune.trial import Objective, Trial
 
@@ -105,7 +105,9 @@ class Driver:
 
     def begin(self, params: Mapping[str, Any]) -> Proposal:
         with self.lock:
-            trial_id, number = self.ledger.start(params)
+            started = self.ledger.start(params)
+        assert started is not None  # a LoopAdapter's study has no shared budget
+        trial_id, number = started
         return Proposal(params=dict(params), trial_id=trial_id, number=number)
 
     def report(self, proposal: Proposal, step: int, value: float) -> None:
@@ -149,11 +151,17 @@ class Driver:
                 return claimed
             self.has_waiting = False
         assert self.ask_tell is not None
-        proposal = self.ask_tell.ask()
+        try:
+            proposal = self.ask_tell.ask()
+        except BudgetSpent:  # the engine's own Study.ask found the shared budget spent
+            return None
         if proposal is None or isinstance(proposal, _Wait):
             return proposal
         if proposal.trial_id is None:
-            trial_id, number = self.ledger.start(proposal.params)
+            started = self.ledger.start(proposal.params)
+            if started is None:  # another process took the study's last trial
+                return None
+            trial_id, number = started
             return Proposal(proposal.params, trial_id, number, proposal.handle, proposal.queued)
         self.ledger.start_heartbeat(proposal.trial_id)  # the engine wrote it (StudyAdapter)
         return proposal

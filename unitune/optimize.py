@@ -113,6 +113,8 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     if ledger.shared and not isinstance(adapter, LoopAdapter):
         driver.shared_budget, target = budget, None  # the study's count decides
+        if budget is not None:
+            ledger.limit_budget(budget)  # and no process can start a trial past it
     try:
         interrupted = driver.run(target, timeout, n_workers)
     finally:

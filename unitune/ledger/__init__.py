@@ -9,19 +9,21 @@ resumed, continued with another backend, listed and plotted (optuna-dashboard an
 ``optuna.visualization`` read it as they read any Optuna study).
 
 - ``_ledger.py``: ``Ledger``, the only writer of a study;
+- ``_budget.py``: the study's ``n_trials`` shared by processes, counted and reserved;
 - ``_records.py``: Optuna's trials read as ``TrialRecord``;
 - ``_storage.py``: opening a storage from what the user gave.
 """
 
 from __future__ import annotations
 
+from unitune.ledger._budget import BudgetSpent
 from unitune.ledger._keys import INTERRUPTED_ATTR, RUN_ATTR
 from unitune.ledger._ledger import Ledger
 from unitune.ledger._records import counts_toward_budget
 from unitune.ledger._storage import open_storage
 from unitune.records import Result
 
-__all__ = ["INTERRUPTED_ATTR", "RUN_ATTR", "Ledger", "counts_toward_budget", "load",
+__all__ = ["INTERRUPTED_ATTR", "BudgetSpent", "RUN_ATTR", "Ledger", "counts_toward_budget", "load",
            "open_existing", "open_storage"]
 
 

@@ -19,17 +19,20 @@ the file each time; here a ``stat`` that shows nothing new was appended skips th
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import threading
 import time
 import weakref
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
+from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial
 
-__all__ = ["GroupCommitJournalFile"]
+__all__ = ["GroupCommitJournalFile", "Journal"]
 
 _open: weakref.WeakSet[GroupCommitJournalFile] = weakref.WeakSet()
 
@@ -42,7 +45,23 @@ class GroupCommitJournalFile(JournalFileBackend):
         self._last_sync = time.monotonic()
         self._dirty = False
         self._sync_lock = threading.Lock()
+        self._holder = threading.local()
         _open.add(self)
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold the file lock across several steps (a count and the trial it allows):
+        this thread's appends meanwhile go through; other writers wait."""
+        if getattr(self._holder, "held", False):
+            yield
+            return
+        self._lock.acquire()
+        self._holder.held = True
+        try:
+            yield
+        finally:
+            self._holder.held = False
+            self._lock.release()
 
     def read_logs(self, log_number_from: int) -> Generator[dict[str, Any], None, None]:
         known_end = self._log_number_offset.get(log_number_from)
@@ -52,8 +71,7 @@ class GroupCommitJournalFile(JournalFileBackend):
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         data = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs)
-        self._lock.acquire()
-        try:
+        with self.hold():
             with open(self._file_path, "a+b") as f:
                 _drop_torn_tail(f)
                 f.write(data.encode("utf-8"))
@@ -64,8 +82,6 @@ class GroupCommitJournalFile(JournalFileBackend):
                     self._last_sync, self._dirty = now, False
                 else:
                     self._dirty = True
-        finally:
-            self._lock.release()
 
     def sync(self) -> None:
         """Force what was written to the disk (called when a study ends and at exit)."""
@@ -78,6 +94,21 @@ class GroupCommitJournalFile(JournalFileBackend):
             finally:
                 os.close(fd)
             self._last_sync, self._dirty = time.monotonic(), False
+
+
+class Journal(JournalStorage):
+    """Optuna's journal storage, which can also hand out the trials of a study after a
+    position without listing the whole study (``Count`` reads the new trials so)."""
+
+    def trials_from(self, study_id: int, start: int) -> list[FrozenTrial]:
+        with self._thread_lock:
+            self._sync_with_backend()
+            replay = self._replay_result
+            try:
+                ids = replay._study_id_to_trial_ids[study_id]
+                return [replay._trials[trial_id] for trial_id in ids[start:]]
+            except AttributeError:  # another Optuna's internals: list the study
+                return replay.get_all_trials(study_id, None)[start:]
 
 
 def _drop_torn_tail(f: Any) -> None:

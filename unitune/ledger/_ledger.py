@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from unitune.errors import InvalidOption
+from unitune.ledger._budget import Budget, Count
 from unitune.ledger._heartbeat import Heartbeat
 from unitune.ledger._keys import (
     CONSTRAINTS_ATTR,
@@ -73,7 +74,8 @@ class Ledger:
         # Other processes can work on this study (``unitune worker``): the budget is the
         # study's, and how it is run is recorded for them.
         self.shared = not isinstance(storage, optuna.storages.InMemoryStorage)
-        self._settled = (0, 0)  # (finished trials at the start of the study, interrupted)
+        self._count = Count(storage, study_id, self._owner()["owner"])
+        self._budget: Budget | None = None
         if space is not None and space.branches:
             self._dists = union_distributions(space)
         elif space is not None:
@@ -151,10 +153,14 @@ class Ledger:
     def _owner(self) -> dict[str, Any]:
         return {"backend": self.backend, "owner": f"{_HOST}:{os.getpid()}"}
 
-    def start(self, params: Mapping[str, Any]) -> tuple[int, int]:
-        """Write a RUNNING trial with ``params``; return (trial_id, number)."""
+    def start(self, params: Mapping[str, Any]) -> tuple[int, int] | None:
+        """Write a RUNNING trial with ``params``; return (trial_id, number), or None if
+        the study's budget is spent (``limit_budget``)."""
         template = self.engine_storage().running(dict(params), self.distributions_for(params))
-        trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
+        with self.reserve() as granted:
+            if not granted:
+                return None
+            trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
         self.heartbeat.add(trial_id)
         return trial_id, self.storage.get_trial_number_from_id(trial_id)
 
@@ -162,7 +168,7 @@ class Ledger:
         """The storage for an engine that creates its trials itself (Optuna's
         ``Study.ask``): each trial it creates or takes from the queue names its owner from
         its first write, so a process killed mid-ask leaves a trial the next run fails."""
-        return OwnedTrials(self.storage, RUN_ATTR, self._owner)
+        return OwnedTrials(self.storage, RUN_ATTR, self._owner, self.reserve)
 
     def start_heartbeat(self, trial_id: int) -> None:
         """Beat for a trial an engine created through ``engine_storage`` (``start`` and
@@ -318,26 +324,23 @@ class Ledger:
     # -- the study --------------------------------------------------------------------------
     def used_budget(self) -> tuple[int, int, bool]:
         """(trials that count toward ``n_trials``, RUNNING trials of other processes, any
-        WAITING trial?): what several processes working on one study share. Finished trials
-        never change, so the finished prefix of the study is counted once, not at every call."""
-        from optuna.trial import TrialState as OTS
+        WAITING trial?): what several processes working on one study share. Read
+        incrementally: only trials new or unfinished since the last call are read."""
+        return self._count()
 
-        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
-        settled, lost = self._settled if len(trials) >= self._settled[0] else (0, 0)
-        while settled < len(trials) and trials[settled].state.is_finished():
-            lost += bool(trials[settled].system_attrs.get(INTERRUPTED_ATTR))
-            settled += 1
-        self._settled = (settled, lost)
-        counted, others, waiting, me = settled - lost, 0, False, self._owner()["owner"]
-        for frozen in trials[settled:]:
-            if frozen.state is OTS.RUNNING:
-                counted += 1
-                others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != me
-            elif frozen.state.is_finished():
-                counted += not frozen.system_attrs.get(INTERRUPTED_ATTR, False)
-            else:
-                waiting = True
-        return counted, others, waiting
+    def limit_budget(self, n_trials: int) -> None:
+        """From now on a trial starts only if the study's count is under ``n_trials``,
+        decided under a lock every unitune process on the study takes (``reserve``)."""
+        self._budget = Budget(self.storage, self.study_id, n_trials, self._count)
+
+    @contextlib.contextmanager
+    def reserve(self) -> Iterator[bool]:
+        """Yield whether one more trial may start; write it inside the block."""
+        if self._budget is None:
+            yield True
+        else:
+            with self._budget.reserve() as granted:
+                yield granted
 
     def trial_count(self) -> int:
         """How many trials the study holds (of any state): the next new trial's number."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from unitune.errors import InvalidOption
+from unitune.ledger._budget import BudgetSpent
 from unitune.ledger._heartbeat import HEARTBEAT_GRACE, HEARTBEAT_INTERVAL
 
 __all__ = ["OwnedTrials", "open_storage"]
@@ -38,13 +40,13 @@ def open_storage(storage: Any) -> Any:
         path.parent.mkdir(parents=True, exist_ok=True)
         from optuna.storages.journal import JournalFileSymlinkLock
 
-        from unitune.ledger._journal import GroupCommitJournalFile
+        from unitune.ledger._journal import GroupCommitJournalFile, Journal
 
         # An absolute path: Optuna's lock is a symlink to the file, and a relative target
         # would resolve against the link's own folder, dangle, and hide a lock left by a
         # killed process from Optuna's stale-lock check (the next run would wait forever).
         file = str(path.absolute())
-        return optuna.storages.JournalStorage(GroupCommitJournalFile(
+        return Journal(GroupCommitJournalFile(
             file, lock_obj=JournalFileSymlinkLock(file, grace_period=JOURNAL_LOCK_GRACE)))
     if isinstance(storage, str):
         scheme = storage.split("://", 1)[0].split("+", 1)[0]
@@ -54,10 +56,7 @@ def open_storage(storage: Any) -> Any:
                 "sqlite:///FILE, postgresql://... or mysql://..."
             )
         try:
-            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                rdb = optuna.storages.RDBStorage(storage, heartbeat_interval=HEARTBEAT_INTERVAL,
-                                                 grace_period=HEARTBEAT_GRACE)
+            rdb = _rdb_storage(storage)
         except ImportError as exc:
             raise InvalidOption(f"storage={storage!r}: {exc}") from None
         # Optuna's cache of finished trials over the database, as optuna.create_study uses
@@ -65,6 +64,26 @@ def open_storage(storage: Any) -> Any:
     raise InvalidOption(
         f"storage must be None, a file path, a database URL or an Optuna storage, got {storage!r}"
     )
+
+
+def _rdb_storage(url: str) -> Any:
+    """Optuna's RDB storage, with heartbeats. Several processes that open a new database
+    at once (a run and its workers) race to create Optuna's tables: the losers see a
+    duplicate table or schema version, and the tables are there when they try again."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    for attempt in range(3):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_INTERVAL,
+                                                  grace_period=HEARTBEAT_GRACE)
+        except (IntegrityError, OperationalError, ProgrammingError) as exc:
+            created_by_another = isinstance(exc, IntegrityError) or "already exists" in str(exc)
+            if not created_by_another or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 class OwnedTrials:
@@ -77,10 +96,12 @@ class OwnedTrials:
 
     Everything else goes to the storage unchanged."""
 
-    def __init__(self, storage: Any, attr: str, owner: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, storage: Any, attr: str, owner: Callable[[], dict[str, Any]],
+                 reserve: Callable[[], AbstractContextManager[bool]]) -> None:
         self._storage = storage
         self._attr = attr
         self._owner = owner
+        self._reserve = reserve
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._storage, name)
@@ -88,7 +109,10 @@ class OwnedTrials:
     def create_new_trial(self, study_id: int, template_trial: Any = None) -> int:
         if template_trial is None:  # what Study.ask creates: a bare RUNNING trial
             template_trial = self.running()
-        return self._storage.create_new_trial(study_id, template_trial=template_trial)
+        with self._reserve() as granted:
+            if not granted:
+                raise BudgetSpent("the study's n_trials are all taken")
+            return self._storage.create_new_trial(study_id, template_trial=template_trial)
 
     def running(self, params: dict[str, Any] | None = None,
                 distributions: dict[str, Any] | None = None) -> Any:
@@ -105,10 +129,15 @@ class OwnedTrials:
                                values: Any = None) -> bool:
         from optuna.trial import TrialState
 
-        taken = self._storage.set_trial_state_values(trial_id, state, values)
-        if taken and state is TrialState.RUNNING:  # Study.ask took a queued trial
-            self._storage.set_trial_system_attr(trial_id, self._attr, self._owner())
-        return taken
+        if state is not TrialState.RUNNING:
+            return self._storage.set_trial_state_values(trial_id, state, values)
+        with self._reserve() as granted:  # a queued trial taken: it counts from now on
+            if not granted:
+                return False
+            taken = self._storage.set_trial_state_values(trial_id, state, values)
+            if taken:
+                self._storage.set_trial_system_attr(trial_id, self._attr, self._owner())
+            return taken
 
 
 _quieted = False
