@@ -50,7 +50,7 @@ def _label(proc: Any, driver: int) -> str:
 def runtime_sockets(driver: int, session_dir: str) -> list[dict[str, Any]]:
     """The listening TCP sockets of the driver, its descendants and every process whose
     command line names ``session_dir``: {pid, process, ip, port, loopback}."""
-    import ray  # noqa: F401  (Ray ships psutil on its path)
+    import ray  # noqa: F401, I001  (first: Ray puts its own psutil on the path)
     import psutil
 
     procs = {driver: psutil.Process(driver)}
