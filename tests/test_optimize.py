@@ -3,6 +3,7 @@ study goes on, and a stored study resumes to exactly the requested number of tri
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -259,6 +260,41 @@ def test_a_study_continues_with_another_backend(tmp_path):
     result = ut.optimize(square, SPACE, backend="optuna:tpe", n_trials=20, storage=storage,
                          study_name="w", seed=0)
     assert [t.backend for t in result.trials] == ["optuna:random"] * 10 + ["optuna:tpe"] * 10
+
+
+@pytest.mark.parametrize("backend", ["optuna:tpe", "skopt:gp", "pymoo:ga", "ray:optuna",
+                                     "ray:random"])
+def test_a_trial_outside_the_space_is_kept_but_left_out_of_the_warm_start(backend, tmp_path,
+                                                                           caplog):
+    # A plain Optuna user adds a point to the stored study, with wider bounds than the
+    # space; ray:optuna failed the resume with it ("isn't contained in the distribution").
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.storages.journal import JournalFileBackend
+
+    path, space = str(tmp_path / "s.journal"), ut.Space(x=ut.Float(-5.0, 5.0))
+    ut.optimize(square_x, space, backend=backend, n_trials=2, seed=0, storage=path,
+                study_name="s")
+    plain = optuna.load_study(study_name="s", storage=optuna.storages.JournalStorage(
+        JournalFileBackend(path)))
+    plain.add_trial(optuna.trial.create_trial(
+        params={"x": 8.0}, distributions={"x": FloatDistribution(-10.0, 10.0)}, value=64.0))
+
+    with caplog.at_level(logging.WARNING, logger="unitune"):
+        result = ut.optimize(square_x, space, backend=backend, n_trials=5, seed=0,
+                             storage=path, study_name="s")
+    assert [(t.number, t.state) for t in result.trials] == [
+        (n, ut.TrialState.COMPLETE) for n in range(5)]
+    assert (result.trials[2].params, result.trials[2].value) == ({"x": 8.0}, 64.0)
+    assert all(space.contains(t.params) for t in result.trials[3:])
+    warned = [r.getMessage() for r in caplog.records if "outside the space" in r.getMessage()]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("trial 2 is outside the space: x=8.0 is not in "
+                                "Float(low=-5.0, high=5.0"), warned[0]
+
+
+def square_x(params):
+    return params["x"] ** 2
 
 
 def test_workers_run_trials_at_the_same_time():

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import unitune as ut
+from benchmarks import ray_sockets
 from recipes import asha as asha_recipe
 from recipes import pbt as pbt_recipe
 
@@ -401,6 +402,34 @@ def test_the_runtime_is_reused_and_the_console_stays_quiet(capfd):
     out, err = capfd.readouterr()
     assert "hello from the objective" not in out + err
     assert "Trial" not in out + err and "== Status ==" not in out + err
+
+
+def test_the_local_runtime_listens_on_loopback_only_and_keeps_its_folder_private(tmp_path):
+    # The objective lists, during its trial, the listening TCP sockets of the driver and
+    # every process of the runtime (GCS, raylet, agents, the trial's worker).
+    report = ray_sockets.measure(str(tmp_path))
+    assert report["trials_probed"] == 2
+    processes = {s["process"] for s in report["sockets"]}
+    assert {"driver", "gcs_server", "raylet"} <= processes, report["sockets"]
+    assert [s for s in report["sockets"] if not s["loopback"]] == []
+    # Ray makes its own folders 0777; they sit in a folder only this user may enter.
+    private = report["private_folder"]
+    assert private is not None and private != report["session_dir"], report["folders"]
+    assert os.stat(private).st_mode & 0o777 == 0o700
+
+
+def test_the_runtime_folder_is_one_only_its_user_may_enter(tmp_path, monkeypatch):
+    from unitune.adapters.ray import _runtime
+
+    monkeypatch.setattr(_runtime, "_TEMP_ROOT", str(tmp_path))
+    mine = tmp_path / f"ray-unitune-{os.getuid()}"
+    assert _runtime._private_temp_dir() == str(mine)  # made, 0700
+    assert mine.stat().st_mode & 0o777 == 0o700
+    assert _runtime._private_temp_dir() == str(mine)  # and used again
+    mine.chmod(0o777)  # left open (or made by someone else): not used
+    other = Path(_runtime._private_temp_dir())
+    assert other != mine and other.parent == tmp_path
+    assert other.stat().st_mode & 0o777 == 0o700
 
 
 def _free_port() -> int:

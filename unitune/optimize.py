@@ -18,7 +18,7 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
-from unitune.adapters.base import BaseAdapter, LoopAdapter
+from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
 from unitune.records import Result, TrialRecord, TrialState
@@ -104,7 +104,7 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     adapter = adapter_cls(ledger.space, ledger.directions,
                           seed=None if seed is None else int(seed), n_workers=n_workers,
                           options=options, ledger=ledger)
-    finished = [r for r in existing if r.state.is_finished()]
+    finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()], adapter)
     if finished:
         adapter.warm_start(finished)
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
@@ -122,6 +122,38 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
     return ledger.result(backend=adapter_cls.name, interrupted=interrupted)
+
+
+def _inside(space: Space, records: list[TrialRecord],
+            adapter: BaseAdapter) -> list[TrialRecord]:
+    """The finished trials to warm-start the engine with: those that are points of the
+    space. A trial outside it (written by another tool, e.g. plain Optuna with wider
+    bounds) stays in the study and in the result, but is left out, with one warning
+    naming it: an engine told a point outside its space may fail (Ray's OptunaSearch
+    raises). Optuna's samplers read the study themselves and see it as stored."""
+    kept = []
+    for record in records:
+        if space.contains(record.params):
+            kept.append(record)
+            continue
+        told = ("and Optuna's sampler sees it as stored" if isinstance(adapter, StudyAdapter)
+                else "but the engine is not told it")
+        logger.warning("trial %s is outside the space: %s; it stays in the study, %s "
+                       "(backend %r)", record.number, _why_outside(space, record.params),
+                       told, adapter.name)
+    return kept
+
+
+def _why_outside(space: Space, params: Mapping[str, Any]) -> str:
+    """What makes ``params`` no point of ``space``: the first parameter that is wrong."""
+    if space.branches:
+        return f"params {dict(params)!r} fit no branch of the space"
+    for name, dist in space.items():
+        if name not in params:
+            return f"it has no value for {name!r}"
+        if not dist.contains(params[name]):
+            return f"{name}={params[name]!r} is not in {dist!r}"
+    return f"it has parameters the space does not: {sorted(set(params) - set(space))}"
 
 
 def _check_arguments(timeout: Any, seed: Any, on_failure: Any, options: Any,

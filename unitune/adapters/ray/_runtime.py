@@ -2,11 +2,15 @@
 and quiet.
 
 A local Ray is started on first use with ``num_cpus`` from ``n_workers``,
-bound to 127.0.0.1, without dashboard, with workers' output kept off the
-console, and reused by later calls in the same process (starting Ray costs
-seconds). It is restarted only if a later call needs more CPUs than it has.
-``address`` joins an existing cluster instead. A runtime the user started
-themselves (``ray.init`` before unitune) is used as it is.
+without dashboard, with workers' output kept off the console, and reused by
+later calls in the same process (starting Ray costs seconds). It is restarted
+only if a later call needs more CPUs than it has. ``address`` joins an existing
+cluster instead. A runtime the user started themselves (``ray.init`` before
+unitune) is used as it is.
+
+A local runtime is private to its user: every socket of it listens on 127.0.0.1
+(see ``_loopback_node``), and its files (logs, Unix sockets, spilled objects) live
+in a folder only this user may enter (``_private_temp_dir``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +28,7 @@ from unitune.errors import InvalidOption
 
 __all__ = ["check_resources", "ensure_runtime", "quiet_tune", "shutdown"]
 
-_TEMP_DIR = "/tmp/ray-unitune"
+_TEMP_ROOT = "/tmp"  # short: Ray's Unix socket paths (limit ~107 bytes) live below it
 _started: dict[str, Any] = {}  # what unitune started: {"address": str|None, "cpus": float}
 
 # Tune's fast and quiet settings, set only while unitune's Tuner runs.
@@ -103,12 +109,56 @@ def ensure_runtime(address: str | None, cpus: float, verbose: int) -> None:
                 "give the address printed by `ray start --head` (host:port)") from None
         _started.update(address=address, cpus=0.0)
         return
-    with _env({"PYTHONPATH": _worker_path()}):
+    with _env({"PYTHONPATH": _worker_path()}), _loopback_node():
         ray.init(num_cpus=max(1, int(-(-cpus // 1))),  # GPUs: Ray detects them
                  include_dashboard=False, log_to_driver=bool(verbose),
                  logging_level=logging_level, _node_ip_address="127.0.0.1",
-                 _temp_dir=_TEMP_DIR)
+                 _temp_dir=os.path.join(_private_temp_dir(), "ray"))
     _started.update(address=None, cpus=float(max(1, int(-(-cpus // 1)))))
+
+
+@contextlib.contextmanager
+def _loopback_node() -> Iterator[None]:
+    """Make the node's address 127.0.0.1 while ``ray.init`` starts a local runtime.
+
+    Ray binds each server (GCS, raylet, workers, agents) to loopback only when the
+    node's address is a loopback one, and to every interface otherwise; but on Linux
+    it replaces ``_node_ip_address="127.0.0.1"`` by the machine's external address,
+    unless cluster support is off, as on macOS and Windows:
+    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0. Ray reads that variable into
+    ``ray_constants.ENABLE_RAY_CLUSTER`` when imported, so both are set: the variable
+    for the processes ``ray.init`` starts, the constant for this one. Both are put
+    back afterwards (joining a cluster later in this process works as before).
+    """
+    from ray._private import ray_constants
+
+    saved = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        with _env({"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}):
+            yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved
+
+
+def _private_temp_dir() -> str:
+    """A folder for the runtime that only this user may enter.
+
+    Ray makes every folder it creates 0777 (no sticky bit), the temp folder given to it
+    included, so the runtime's folder goes inside one of 0700: /tmp/ray-unitune-UID,
+    made if missing and used if this user owns it and no one else may enter it;
+    otherwise (someone else made it, or left it open) a new one from ``mkdtemp``.
+    """
+    if not hasattr(os, "getuid"):  # not POSIX: no modes to check
+        return tempfile.mkdtemp(prefix="ray-unitune-")
+    base = os.path.join(_TEMP_ROOT, f"ray-unitune-{os.getuid()}")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(base, 0o700)
+    st = os.lstat(base)
+    if (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+            and stat.S_IMODE(st.st_mode) & 0o077 == 0):
+        return base
+    return tempfile.mkdtemp(prefix="ray-unitune-", dir=_TEMP_ROOT)
 
 
 def _use_local_token() -> None:
