@@ -39,6 +39,24 @@ OBJECTIVE = textwrap.dedent("""
                 time.sleep(0.05)
         return (params["x"] - 1.0) ** 2
 
+    def paired(params):
+        # the run's trial lasts until the worker has run all the others, and the worker's
+        # wait until the run's has started: the study ends at its budget exactly (no race
+        # between the two for the last trial)
+        deadline = time.monotonic() + 120
+        if os.environ.get("ROLE") == "worker":
+            while not os.path.exists("run.started") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with open("worker.trials", "a") as f:
+                f.write("done\\n")
+        else:
+            open("run.started", "w").close()
+            n = int(os.environ["N"])
+            while time.monotonic() < deadline and not (os.path.exists("worker.trials") and
+                    len(open("worker.trials").read().split()) >= n - 1):
+                time.sleep(0.05)
+        return (params["x"] - 1.0) ** 2
+
     def forever(params):
         if os.environ.get("HANG"):
             time.sleep(3600)
@@ -79,14 +97,17 @@ def test_a_worker_joins_a_running_study_and_they_share_its_budget(workdir):
                            stderr=subprocess.PIPE, text=True, env={**os.environ, "ROLE": "run"})
     wait_for(lambda: journal.is_file() and owners(str(journal), "obj:slow"),
              "the run's first trial")
-    # the worker is given nothing but the study: objective, space, backend, budget and
-    # direction come from the ledger
-    worker = subprocess.run([*UNITUNE, "worker", "--study", "obj:slow"], cwd=workdir,
+    # the worker is given nothing but the study (and the consent to run the objective file
+    # the ledger names): objective, space, backend, budget and direction come from the ledger
+    worker = subprocess.run([*UNITUNE, "worker", "--study", "obj:slow",
+                             "--objective-from-ledger"], cwd=workdir,
                             capture_output=True, text=True, timeout=300,
                             env={**os.environ, "ROLE": "worker"})
     out, err = run.communicate(timeout=300)
     assert run.returncode == 0 and worker.returncode == 0, err + worker.stderr
     assert "worker joins study 'obj:slow': optuna:tpe, until it holds 32 trials" in worker.stdout
+    recorded = ut.ledger.open_existing("obj:slow", str(journal)).settings()["objective"]
+    assert f"worker runs the objective the ledger names: {recorded!r}" in worker.stderr
 
     trials = owners(str(journal), "obj:slow")
     assert all(state == "COMPLETE" for state, _ in trials)
@@ -116,11 +137,18 @@ def test_worker_refuses_what_it_cannot_join(workdir):
         return subprocess.run([*UNITUNE, "worker", *args, "--storage", journal],
                               cwd=workdir, capture_output=True, text=True, timeout=120)
 
-    missing = worker("--study", "nope")
+    missing = worker("--study", "nope", "--wait", "0")
     assert missing.returncode == 2
     assert "study 'nope' is not in storage" in missing.stderr and "lambda" in missing.stderr
 
-    anonymous = worker("--study", "lambda")
+    # a study with trials but no run settings will never get them: no wait (subprocess's
+    # timeout is shorter than --wait)
+    optuna.create_study(study_name="plain", storage=ut.ledger.open_storage(journal)).optimize(
+        lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    plain = worker("obj.py:slow", "--study", "plain", "--wait", "600")
+    assert plain.returncode == 2 and "was not started by unitune" in plain.stderr
+
+    anonymous = worker("--study", "lambda", "--objective-from-ledger")
     assert anonymous.returncode == 2
     assert "not a function in a file" in anonymous.stderr
     assert "unitune worker FILE.py:FUNCTION --study lambda" in anonymous.stderr
@@ -146,10 +174,100 @@ def test_worker_names_the_objective_file_missing_on_this_machine(workdir, tmp_pa
     assert run.returncode == 0, run.stderr
     (workdir / "obj.py").unlink()
     elsewhere = tmp_path_factory.mktemp("elsewhere")
-    worker = subprocess.run([*UNITUNE, "worker", "--study", "obj:slow", "--storage", journal],
-                            cwd=elsewhere, capture_output=True, text=True, timeout=120)
+    worker = subprocess.run([*UNITUNE, "worker", "--study", "obj:slow", "--storage", journal,
+                             "--objective-from-ledger"], cwd=elsewhere, capture_output=True,
+                            text=True, timeout=120)
     assert worker.returncode == 2
     assert f"objective file {str(workdir / 'obj.py')!r} is not on this machine" in worker.stderr
+
+
+def test_a_worker_started_before_the_run_waits_for_the_study(workdir):
+    """The worker comes first: it says once that it waits, joins the study when the run
+    has started it, and together they run the study's budget exactly."""
+    n = 4
+    env = {**os.environ, "N": str(n)}
+    worker = subprocess.Popen([*UNITUNE, "worker", "obj.py:paired", "--study", "obj:paired",
+                               "--wait", "300"], cwd=workdir, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**env, "ROLE": "worker"})
+    try:
+        waits = worker.stderr.readline()  # the run starts once the worker says it waits
+        assert waits == ("worker waits up to 300 s for study 'obj:paired' in "
+                         ".unitune/studies.journal\n"), waits + worker.stderr.read()
+        assert not (workdir / ".unitune").exists()
+        run = subprocess.run([*UNITUNE, "run", "obj.py:paired", "--n-trials", str(n), "--seed",
+                              "0", "--quiet"], cwd=workdir, capture_output=True, text=True,
+                             timeout=300, env={**env, "ROLE": "run"})
+        assert run.returncode == 0, run.stderr
+        out, err = worker.communicate(timeout=300)
+    finally:
+        worker.kill()  # no-op once it has ended
+        worker.communicate()
+    assert worker.returncode == 0, err
+    assert err == ""  # it said it waits once
+    assert "worker joins study 'obj:paired': optuna:tpe, until it holds 4 trials" in out
+    assert f"study 'obj:paired' in .unitune/studies.journal: {n} trials ({n} COMPLETE)" \
+        in run.stdout
+    trials = owners(str(workdir / ".unitune" / "studies.journal"), "obj:paired")
+    assert [state for state, _ in trials] == ["COMPLETE"] * n  # the budget, exactly
+    by_owner = [owner for _, owner in trials]
+    assert sorted(by_owner.count(o) for o in set(by_owner)) == [1, n - 1]
+
+
+def test_a_worker_told_not_to_wait_exits_at_once(workdir):
+    def worker(*args):
+        return subprocess.run([*UNITUNE, "worker", "obj.py:slow", "--study", "obj:slow", *args],
+                              cwd=workdir, capture_output=True, text=True, timeout=120)
+
+    at_once = worker("--wait", "0")
+    assert at_once.returncode == 2
+    assert at_once.stderr == ("unitune: error: storage file '.unitune/studies.journal' does "
+                              "not exist\n")
+    waited = worker("--wait", "0.3", "--storage", "later.journal")
+    assert waited.returncode == 2
+    assert waited.stderr == (
+        "worker waits up to 0.3 s for study 'obj:slow' in later.journal\n"
+        "unitune: error: storage file 'later.journal' does not exist (waited 0.3 s for a run "
+        "to create it)\n")
+    assert not (workdir / ".unitune").exists() and not (workdir / "later.journal").exists()
+    bad = worker("--wait", "soon")
+    assert bad.returncode == 2 and "argument --wait: 'soon' must be a number of seconds >= 0" \
+        in bad.stderr
+
+
+def test_a_worker_runs_the_code_on_its_command_line_not_the_ledgers(workdir):
+    """Whoever can write the ledger can change the objective file it names: a worker runs
+    that file only when told to (--objective-from-ledger), and says which file it runs."""
+    journal = str(workdir / "s.journal")
+    run = subprocess.run([*UNITUNE, "run", "obj.py:slow", "--n-trials", "1", "--storage",
+                          journal, "--quiet"], cwd=workdir, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    evil = workdir / "evil.py"
+    evil.write_text("open('pwned', 'w').close()\ndef slow(params):\n    return 0.0\n")
+    ledger = ut.ledger.open_existing("obj:slow", journal)
+    ledger.record_settings({**ledger.settings(), "objective": f"{evil}:slow"})
+
+    def worker(*args, n_trials=2):
+        return subprocess.run([*UNITUNE, "worker", *args, "--study", "obj:slow", "--storage",
+                               journal, "--n-trials", str(n_trials), "--quiet"], cwd=workdir,
+                              capture_output=True, text=True, timeout=120)
+
+    refused = worker()
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "unitune: error: give the objective this worker runs: unitune worker "
+        "FILE.py:FUNCTION --study obj:slow; or --objective-from-ledger to run the one the "
+        f"ledger names, {str(evil) + ':slow'!r}\n")
+    assert worker("obj.py:slow").returncode == 0
+    assert not (workdir / "pwned").exists()  # the ledger's file never ran
+    both = worker("obj.py:slow", "--objective-from-ledger")
+    assert both.returncode == 2 and "not both" in both.stderr
+
+    consented = worker("--objective-from-ledger", n_trials=3)
+    assert consented.returncode == 0, consented.stderr
+    assert consented.stderr == f"worker runs the objective the ledger names: " \
+                               f"{str(evil) + ':slow'!r}\n"
+    assert (workdir / "pwned").exists()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -145,33 +145,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Join a stored study: its space, directions, backend, options and budget are read
-    from the ledger, so every machine runs the same command."""
-    from unitune.ledger import open_existing
+    """Join a stored study with the space, directions, backend, options and budget the
+    ledger holds; run the objective given here (the ledger's: --objective-from-ledger)."""
+    from unitune._secrets import storage_name
+    from unitune._worker import worker_objective
+    from unitune.ledger import wait_for_study
     from unitune.optimize import joining
 
-    ledger = open_existing(args.study, _storage(args))
-    settings = ledger.settings()
-    if settings is None or ledger.space is None:
-        raise _UsageError(f"study {args.study!r} was not started by unitune (no run settings "
-                          "in the ledger); start it with `unitune run ... --study "
-                          f"{args.study}` first")
-    if settings["backend"].startswith("ray:"):
-        raise _UsageError(f"study {args.study!r} runs on {settings['backend']}: Ray backends "
-                          "scale out through a Ray cluster, not workers; run it with "
-                          "--ray-address HOST:PORT")
-    spec = args.objective or settings.get("objective")
-    if spec is None:
-        raise _UsageError(f"study {args.study!r} was started with an objective that is not a "
-                          "function in a file (a lambda or a closure); give it: "
-                          f"unitune worker FILE.py:FUNCTION --study {args.study}")
-    if not args.objective and not Path(spec.rpartition(":")[0]).is_file():
-        raise _UsageError(f"the study's objective file {spec.rpartition(':')[0]!r} is not on "
-                          "this machine; give its copy here: unitune worker FILE.py:FUNCTION "
-                          f"--study {args.study}")
-    if settings.get("options_not_stored") and not args.option:
-        raise _UsageError(f"study {args.study!r} was run with options that the ledger cannot "
-                          "store (not JSON); give them with --option KEY=VALUE")
+    storage = _storage(args, must_exist=not args.wait)
+    ledger = wait_for_study(args.study, storage, args.wait, lambda: print(
+        f"worker waits up to {args.wait:g} s for study {args.study!r} in "
+        f"{storage_name(storage)}", file=sys.stderr, flush=True))
+    settings = ledger.settings() or {}
+    spec = worker_objective(args.study, settings, ledger.space is not None,
+                            given=args.objective, from_ledger=args.objective_from_ledger,
+                            options_given=bool(args.option))
+    if args.objective_from_ledger:
+        print(f"worker runs the objective the ledger names: {spec!r}", file=sys.stderr,
+              flush=True)
     objective, _, _ = _load_objective(spec)
     options = {**(settings.get("options") or {}), **dict(_parse_option(o) for o in args.option)}
     n_trials = args.n_trials or settings.get("n_trials")
@@ -217,11 +208,12 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
 
 
 def _summary(result: Any, storage: str) -> None:
+    from unitune._secrets import storage_name
     from unitune.records import state_counts
 
     counts = state_counts(result.trials)
-    print(f"study {result.study_name!r} in {storage}: {len(result.trials)} trials ("
-          + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
+    print(f"study {result.study_name!r} in {storage_name(storage)}: {len(result.trials)} "
+          "trials (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
     if not result.completed:
         print("no completed trial yet")
         return
@@ -239,6 +231,7 @@ def _summary(result: Any, storage: str) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from unitune._secrets import scrub
     from unitune.ledger import open_existing
 
     storage = _storage(args)
@@ -249,8 +242,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if settings:
         budget = f"n_trials={settings['n_trials']}" if settings.get("n_trials") else (
             f"timeout={settings.get('timeout')} s")
-        print(f"last run: {settings['backend']}, {budget}, seed={settings.get('seed')}, "
-              f"objective {settings.get('objective') or '(not a function in a file)'}")
+        print(scrub(f"last run: {settings['backend']}, {budget}, seed={settings.get('seed')}, "
+                    f"objective {settings.get('objective') or '(not a function in a file)'}"))
     if args.summary:
         return 0
     names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(
@@ -288,6 +281,16 @@ def _positive(kind: type) -> Any:
             raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
         return value
     return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds >= 0")
+    return value
 
 
 def _non_negative_int(text: str) -> int:
@@ -344,9 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="join a stored study from another process or machine "
                        "(its space, backend, options and budget come from the ledger)")
-    p.add_argument("objective", nargs="?", help="FILE.py:FUNCTION (default: the one the study "
-                   "was started with, at the same path)")
+    p.add_argument("objective", nargs="?", help="FILE.py:FUNCTION to run (the ledger's "
+                   "choice only with --objective-from-ledger)")
+    p.add_argument("--objective-from-ledger", action="store_true", help="run the objective "
+                   "file the ledger names (whoever can write the ledger chooses that code)")
     p.add_argument("--study", required=True)
+    p.add_argument("--wait", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="wait this long for a run to create the study (default 60)")
     p.add_argument("--n-trials", type=_positive(int), help="finished trials the study should "
                    "hold (default: the study's)")
     p.add_argument("--timeout", type=_positive(float), help="stop starting trials after "
@@ -370,14 +377,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from unitune._secrets import scrub
     from unitune.errors import UnituneError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (_UsageError, UnituneError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"unitune: error: {message}", file=sys.stderr)
+    except Exception as exc:
+        # a database error mid-run is one line too; any password in a message is masked
+        if not isinstance(exc, (_UsageError, UnituneError)) and not type(
+                exc).__module__.startswith("sqlalchemy."):
+            raise
+        message = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        print(f"unitune: error: {scrub(message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("unitune: interrupted", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The exceptions unitune raises.
 
 Every error is a :class:`UnituneError` and also the builtin that fits it
-(``ValueError``, ``TypeError``, ``ImportError``), so callers can catch either.
+(``ValueError``, ``TypeError``, ``ImportError``, ``OSError``), so callers can catch either.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ __all__ = [
     "ObjectiveError",
     "SpaceTypeError",
     "StopStudy",
+    "StorageError",
     "StudyMismatch",
     "TrialPruned",
     "UnituneError",
@@ -51,6 +52,11 @@ class InvalidOption(UnituneError, ValueError):
 
 class ObjectiveError(UnituneError, ValueError):
     """The objective returns something that does not fit the study (e.g. too many values)."""
+
+
+class StorageError(UnituneError, OSError):
+    """The storage cannot be opened: its folder does not exist, the database refuses the
+    connection or the login. The message names the storage, its password masked."""
 
 
 class StudyMismatch(UnituneError, ValueError):

@@ -18,6 +18,7 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
+from unitune._secrets import scrub_values
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -89,7 +90,7 @@ def optimize(
         ledger.record_settings({
             "objective": objective_ref(objective), "backend": adapter_cls.name,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
-            "options": dict(options or {}), "on_failure": on_failure})
+            "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, callbacks=callbacks, on_failure=on_failure)
 

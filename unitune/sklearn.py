@@ -35,6 +35,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.validation import _check_method_params
 
 from unitune import _cv_results, adapters
+from unitune._secrets import scrub
 from unitune.errors import (
     InvalidOption,
     InvalidSpace,
@@ -127,6 +128,17 @@ class SearchCV(BaseSearchCV):
         self.study_name = study_name
         self.options = options
         self.verbose = verbose
+
+    # scikit-learn shows an estimator's params (print, a notebook's cell): not the password
+    # of a ``storage`` URL
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        return scrub(super().__repr__(N_CHAR_MAX))
+
+    def _repr_html_inner(self) -> str:
+        return scrub(super()._repr_html_inner())
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        return {k: scrub(v) for k, v in super()._repr_mimebundle_(**kwargs).items()}
 
     # -- checks, all before the first fit -------------------------------------------------
     def _checked_backend(self) -> type[adapters.BaseAdapter]:

@@ -11,7 +11,8 @@ resumed, continued with another backend, listed and plotted (optuna-dashboard an
 - ``_ledger.py``: ``Ledger``, the only writer of a study;
 - ``_budget.py``: the study's ``n_trials`` shared by processes, counted and reserved;
 - ``_records.py``: Optuna's trials read as ``TrialRecord``;
-- ``_storage.py``: opening a storage from what the user gave.
+- ``_storage.py``: opening a storage from what the user gave;
+- ``_wait.py``: waiting for a study another process is about to start.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from unitune.ledger._keys import INTERRUPTED_ATTR, RUN_ATTR
 from unitune.ledger._ledger import Ledger
 from unitune.ledger._records import counts_toward_budget
 from unitune.ledger._storage import open_storage
+from unitune.ledger._wait import wait_for_study
 from unitune.records import Result
 
-__all__ = ["INTERRUPTED_ATTR", "BudgetSpent", "RUN_ATTR", "Ledger", "counts_toward_budget", "load",
-           "open_existing", "open_storage"]
+__all__ = ["INTERRUPTED_ATTR", "RUN_ATTR", "BudgetSpent", "Ledger", "counts_toward_budget",
+           "load", "open_existing", "open_storage", "wait_for_study"]
 
 
 def open_existing(study_name: str, storage: object) -> Ledger:

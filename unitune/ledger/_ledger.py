@@ -16,6 +16,7 @@ import socket
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from unitune._secrets import storage_name
 from unitune.errors import InvalidOption
 from unitune.ledger._budget import Budget, Count
 from unitune.ledger._heartbeat import Heartbeat
@@ -129,8 +130,8 @@ class Ledger:
         except KeyError:
             names = [s.study_name for s in storage_obj.get_all_studies()]
             raise InvalidOption(
-                f"study {study_name!r} is not in storage {storage!r}; studies there: "
-                f"{names or 'none'}"
+                f"study {study_name!r} is not in storage {storage_name(storage)}; studies "
+                f"there: {names or 'none'}"
             ) from None
         directions = tuple(d.name.lower() for d in storage_obj.get_study_directions(study_id))
         attrs = storage_obj.get_study_user_attrs(study_id)

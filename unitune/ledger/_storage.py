@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from unitune.errors import InvalidOption
+from unitune._secrets import scrub, storage_name
+from unitune.errors import InvalidOption, StorageError
 from unitune.ledger._budget import BudgetSpent
 from unitune.ledger._heartbeat import HEARTBEAT_GRACE, HEARTBEAT_INTERVAL
 
@@ -49,21 +50,38 @@ def open_storage(storage: Any) -> Any:
         return Journal(GroupCommitJournalFile(
             file, lock_obj=JournalFileSymlinkLock(file, grace_period=JOURNAL_LOCK_GRACE)))
     if isinstance(storage, str):
-        scheme = storage.split("://", 1)[0].split("+", 1)[0]
-        if scheme not in ("sqlite", "postgresql", "mysql"):
-            raise InvalidOption(
-                f"storage={storage!r}: unknown URL scheme {scheme!r}; use a file path, "
-                "sqlite:///FILE, postgresql://... or mysql://..."
-            )
-        try:
-            rdb = _rdb_storage(storage)
-        except ImportError as exc:
-            raise InvalidOption(f"storage={storage!r}: {exc}") from None
-        # Optuna's cache of finished trials over the database, as optuna.create_study uses
-        return optuna.storages.get_storage(rdb)
+        return _open_database(storage)
     raise InvalidOption(
-        f"storage must be None, a file path, a database URL or an Optuna storage, got {storage!r}"
+        "storage must be None, a file path, a database URL or an Optuna storage, got "
+        f"{scrub(repr(storage))}"
     )
+
+
+def _open_database(url: str) -> Any:
+    """Optuna's RDB storage of ``url``, with heartbeats; a URL that cannot be opened is
+    one line naming it (password masked) and why."""
+    import optuna
+    import sqlalchemy.exc
+
+    name = storage_name(url)
+    scheme = url.split("://", 1)[0].split("+", 1)[0]
+    if scheme not in ("sqlite", "postgresql", "mysql"):
+        raise InvalidOption(
+            f"storage={name!r}: unknown URL scheme {scheme!r}; use a file path, "
+            "sqlite:///FILE, postgresql://... or mysql://..."
+        )
+    try:
+        _check_sqlite_folder(url, name)
+        rdb = _rdb_storage(url)
+    except ImportError as exc:
+        raise InvalidOption(f"storage={name!r}: {scrub(str(exc))}") from None
+    except sqlalchemy.exc.ArgumentError as exc:
+        raise InvalidOption(f"storage={name!r} is not a database URL SQLAlchemy can open: "
+                            f"{_first_line(exc)}") from None
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise StorageError(f"storage {name}: cannot connect: {_first_line(exc)}") from None
+    # Optuna's cache of finished trials over the database, as optuna.create_study uses
+    return optuna.storages.get_storage(rdb)
 
 
 def _rdb_storage(url: str) -> Any:
@@ -84,6 +102,32 @@ def _rdb_storage(url: str) -> Any:
             if not created_by_another or attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _check_sqlite_folder(url: str, name: str) -> None:
+    """SQLite creates its file, not the folders above it: say so before it fails to."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:") or parsed.query.get("uri"):
+        return
+    folder = Path(database).parent
+    if not folder.is_dir():
+        raise StorageError(f"storage {name}: folder {str(folder)!r} does not exist; create "
+                           "it, or give a path in an existing folder")
+
+
+def _first_line(exc: BaseException) -> str:
+    """The cause of a database error in one line: the driver's own message (not
+    SQLAlchemy's wrapping of it), its last "...failed: " part, without the password."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
+    text = lines[0] if lines else type(cause).__name__
+    text = text.rpartition("failed: ")[2] or text
+    text = text.removeprefix("FATAL:").strip()
+    return scrub(" ".join(text.split()))
 
 
 class OwnedTrials:
