@@ -21,6 +21,7 @@ slope (ms per 1,000 trials) is the figure to compare with Optuna's own.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -115,10 +116,12 @@ def main() -> None:
         results[kind] = row
         print(f"{kind:10s} unitune {row['unitune']}\n{'':10s} optuna  {row['optuna']}",
               flush=True)
-    if args.out:
-        write_json(args.out, {"command": " ".join(["python", *sys.argv]),
-                              "trials": args.trials, "window": args.window,
-                              "results": results})
+    if args.out:  # storages measured by separate runs are kept side by side
+        report = json.loads(args.out.read_text()) if args.out.exists() else {"runs": {}}
+        for kind, row in results.items():
+            report["runs"][kind] = {"command": " ".join(["python", *sys.argv]),
+                                    "trials": args.trials, "window": args.window, **row}
+        write_json(args.out, report)
 
 
 if __name__ == "__main__":
