@@ -11,6 +11,7 @@ resumed, continued with another backend, listed and plotted (optuna-dashboard an
 - ``_ledger.py``: ``Ledger``, the only writer of a study;
 - ``_records.py``: Optuna's trials read as ``TrialRecord``;
 - ``_storage.py``: opening a storage from what the user gave.
+- ``_journal.py``, ``_lock.py``: the journal file, and its lock that names its owner.
 """
 
 from __future__ import annotations
