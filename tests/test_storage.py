@@ -98,24 +98,6 @@ def test_a_half_written_last_line_is_cut_and_the_study_goes_on(tmp_path):
     assert [t.value for t in plain.trials] == [t.value for t in result.trials]
 
 
-def test_a_file_lock_left_by_a_killed_process_is_broken(tmp_path, monkeypatch):
-    # Optuna's journal lock is a symlink to the file; a process killed while appending
-    # leaves it behind. The next run breaks it once it has stood still for the grace
-    # period (it would wait forever if the link dangled, as a relative one does).
-    from unitune.ledger import _storage
-
-    monkeypatch.setattr(_storage, "JOURNAL_LOCK_GRACE", 3)
-    monkeypatch.chdir(tmp_path)
-    path = os.path.join(".unitune", "studies.journal")  # relative, as the CLI gives it
-    ut.optimize(objective, SPACE, n_trials=2, storage=path, study_name="l", seed=0)
-    # the lock as a run takes it to append, never released: its holder was killed
-    assert _storage.open_storage(path)._backend._lock.acquire()
-    assert os.path.lexists(path + ".lock")
-    result = ut.optimize(objective, SPACE, n_trials=4, storage=path, study_name="l", seed=0)
-    assert [t.state for t in result.trials] == [ut.TrialState.COMPLETE] * 4
-    assert not os.path.lexists(path + ".lock")
-
-
 def test_a_process_killed_while_its_engine_samples_leaves_a_trial_that_is_rerun(tmp_path):
     # Optuna's ask creates the trial, then samples (a GP sampler can take a while). A
     # process killed in between leaves a RUNNING trial with no params: it names its dead

@@ -12,6 +12,7 @@ resumed, continued with another backend, listed and plotted (optuna-dashboard an
 - ``_budget.py``: the study's ``n_trials`` shared by processes, counted and reserved;
 - ``_records.py``: Optuna's trials read as ``TrialRecord``;
 - ``_storage.py``: opening a storage from what the user gave;
+- ``_journal.py``, ``_lock.py``: the journal file, and its lock that names its owner;
 - ``_wait.py``: waiting for a study another process is about to start.
 """
 

@@ -5,6 +5,7 @@ and the view of it an engine's own ``optuna.Study`` writes through (``OwnedTrial
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Callable
@@ -20,8 +21,10 @@ from unitune.ledger._heartbeat import HEARTBEAT_GRACE, HEARTBEAT_INTERVAL
 
 __all__ = ["OwnedTrials", "open_storage"]
 
-# A holder of the journal file lock holds it for one append: a lock untouched for this
-# long was left by a killed process, and is broken (Optuna's default is 30 s).
+# A holder of the journal file lock holds it for one append. A lock whose owner is gone
+# from this host is broken at once; one of another host (or of a plain Optuna writer,
+# which names no owner) untouched for this long was left by a killed process, and is
+# broken then (Optuna's default is 30 s).
 JOURNAL_LOCK_GRACE = 10
 
 
@@ -38,17 +41,14 @@ def open_storage(storage: Any) -> Any:
         path = Path(storage)
         if path.is_dir():
             raise InvalidOption(f"storage={str(path)!r} is a directory; give a file path")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        from optuna.storages.journal import JournalFileSymlinkLock
+        from unitune.ledger._journal import journal_storage
+        from unitune.ledger._lock import OwnedFileLock
 
-        from unitune.ledger._journal import GroupCommitJournalFile, Journal
-
-        # An absolute path: Optuna's lock is a symlink to the file, and a relative target
-        # would resolve against the link's own folder, dangle, and hide a lock left by a
-        # killed process from Optuna's stale-lock check (the next run would wait forever).
+        # An absolute path: the lock is FILE.lock, next to the file wherever the process
+        # runs (and a plain Optuna writer's lock symlink to it must not dangle).
         file = str(path.absolute())
-        return Journal(GroupCommitJournalFile(
-            file, lock_obj=JournalFileSymlinkLock(file, grace_period=JOURNAL_LOCK_GRACE)))
+        _create_private(file)
+        return journal_storage(file, OwnedFileLock(file, grace_period=JOURNAL_LOCK_GRACE))
     if isinstance(storage, str):
         return _open_database(storage)
     raise InvalidOption(
@@ -72,6 +72,7 @@ def _open_database(url: str) -> Any:
         )
     try:
         _check_sqlite_folder(url, name)
+        _create_sqlite_file(url)
         rdb = _rdb_storage(url)
     except ImportError as exc:
         raise InvalidOption(f"storage={name!r}: {scrub(str(exc))}") from None
@@ -128,6 +129,41 @@ def _first_line(exc: BaseException) -> str:
     text = text.rpartition("failed: ")[2] or text
     text = text.removeprefix("FATAL:").strip()
     return scrub(" ".join(text.split()))
+
+
+def _create_private(file: str) -> None:
+    """Create ``file`` (mode 0600) if it does not exist, and the folders above it that do
+    not (0700): a ledger holds the params, errors and tracebacks of a user's trials."""
+    missing = []
+    folder = Path(file).parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        for folder in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # made meanwhile by another process
+                folder.mkdir(mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise InvalidOption(f"storage {file!r} cannot be created: {exc.strerror}") from None
+
+
+def _create_sqlite_file(url: str) -> None:
+    """The database file of a ``sqlite:///FILE`` URL created as ``_create_private`` does
+    before SQLAlchemy creates it (with the umask's mode); SQLite gives its journal and
+    WAL files the mode of the database file."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith("sqlite"):
+        return
+    try:
+        database = make_url(url).database
+    except ArgumentError:  # refused with its reason by RDBStorage next
+        return
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _create_private(database)
 
 
 class OwnedTrials:
