@@ -1,16 +1,23 @@
 """Resuming a study: a seeded run killed and restarted continues its engine's search
-instead of replaying it."""
+instead of replaying it, and a trial another program left RUNNING does not hold the
+budget for ever."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import optuna
 import pytest
+from optuna.storages.journal import JournalFileBackend
 
 import unitune as ut
 from benchmarks.resume_kills import kill_and_resume
 from unitune.adapters.base import resumed_seed
 
 SPACE = ut.Space(x=ut.Float(-5.0, 5.0), y=ut.Float(-5.0, 5.0))
+POSTGRES = "postgresql://unitune:unitune@127.0.0.1:5432/unitune"
 
 
 def bowl(params):
@@ -83,3 +90,43 @@ def test_a_seeded_run_killed_again_and_again_never_repeats_params(backend, tmp_p
     assert row["kills"] == 5 and row["final"] == "finished", row
     assert (row["lost"], row["duplicated"], row["stalled"]) == (0, 0, 0), row
     assert row["complete"] == 16
+
+
+def _plain_optuna_ask(storage, name):
+    """What a user's script does on the study: ``study.ask()``, never told."""
+    if isinstance(storage, str) and "://" not in storage:
+        storage = optuna.storages.JournalStorage(JournalFileBackend(storage))
+    return optuna.load_study(study_name=name, storage=storage).ask()
+
+
+@pytest.mark.parametrize("kind", ["journal", "postgresql"])
+def test_a_trial_asked_by_plain_optuna_and_never_told_does_not_hold_the_budget(kind,
+                                                                                tmp_path):
+    # 27 finished trials for n_trials=28, for ever: the foreign RUNNING trial counted
+    storage = str(tmp_path / "s.journal") if kind == "journal" else POSTGRES
+    name = f"unitune-test-foreign-{tmp_path.name}-{os.getpid()}"
+    ut.optimize(bowl, SPACE, n_trials=3, seed=0, storage=storage, study_name=name)
+    foreign = _plain_optuna_ask(storage, name)
+    result = ut.optimize(bowl, SPACE, n_trials=6, seed=0, storage=storage, study_name=name)
+    assert len(result.completed) == 6
+    # unitune cannot tell whether the program that asked is alive: the trial stays its
+    running = [t for t in result.trials if t.state is ut.TrialState.RUNNING]
+    assert [t.number for t in running] == [foreign.number] and running[0].backend is None
+    # and when that program tells it after all, the study holds it as told
+    foreign.study.tell(foreign, 1.0)
+    again = ut.optimize(bowl, SPACE, n_trials=6, seed=0, storage=storage, study_name=name)
+    assert len(again.completed) == 7 and not [t for t in again.trials
+                                              if t.state is ut.TrialState.RUNNING]
+
+
+def test_show_names_the_running_trials_unitune_did_not_start(tmp_path):
+    path = str(tmp_path / "s.journal")
+    ut.optimize(bowl, SPACE, n_trials=2, seed=0, storage=path, study_name="s")
+    number = _plain_optuna_ask(path, "s").number
+    shown = subprocess.run([sys.executable, "-m", "unitune.cli", "show", "--study", "s",
+                            "--storage", path, "--summary"],
+                           capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in shown.splitlines() if "not started by unitune" in ln)
+    assert line.startswith(f"1 RUNNING trial(s) not started by unitune: #{number} (since ")
+    assert "do not count toward n_trials" in line
+    assert "study.tell(NUMBER, state=optuna.trial.TrialState.FAIL)" in line

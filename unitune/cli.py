@@ -239,7 +239,7 @@ def _summary(result: Any, storage: str) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from unitune.ledger import open_existing
+    from unitune.ledger import describe_unowned, open_existing
 
     storage = _storage(args)
     ledger = open_existing(args.study, storage)
@@ -251,6 +251,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"timeout={settings.get('timeout')} s")
         print(f"last run: {settings['backend']}, {budget}, seed={settings.get('seed')}, "
               f"objective {settings.get('objective') or '(not a function in a file)'}")
+    unowned = describe_unowned(ledger.unowned_running())
+    if unowned:
+        print(unowned)
     if args.summary:
         return 0
     names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(

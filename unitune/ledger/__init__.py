@@ -10,6 +10,7 @@ resumed, continued with another backend, listed and plotted (optuna-dashboard an
 
 - ``_ledger.py``: ``Ledger``, the only writer of a study;
 - ``_records.py``: Optuna's trials read as ``TrialRecord``;
+- ``_stale.py``: RUNNING trials no unitune process started, and the budget;
 - ``_storage.py``: opening a storage from what the user gave.
 """
 
@@ -18,11 +19,12 @@ from __future__ import annotations
 from unitune.ledger._keys import INTERRUPTED_ATTR, RUN_ATTR
 from unitune.ledger._ledger import Ledger
 from unitune.ledger._records import counts_toward_budget
+from unitune.ledger._stale import describe_unowned
 from unitune.ledger._storage import open_storage
 from unitune.records import Result
 
-__all__ = ["INTERRUPTED_ATTR", "RUN_ATTR", "Ledger", "counts_toward_budget", "load",
-           "open_existing", "open_storage"]
+__all__ = ["INTERRUPTED_ATTR", "RUN_ATTR", "Ledger", "counts_toward_budget", "describe_unowned",
+           "load", "open_existing", "open_storage"]
 
 
 def open_existing(study_name: str, storage: object) -> Ledger:

@@ -32,6 +32,7 @@ from unitune.ledger._keys import (
 )
 from unitune.ledger._records import to_record
 from unitune.ledger._resume import check_same_study
+from unitune.ledger._stale import holds_budget, unowned_running
 from unitune.ledger._storage import OwnedTrials, open_storage
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
@@ -331,6 +332,8 @@ class Ledger:
         counted, others, waiting, me = settled - lost, 0, False, self._owner()["owner"]
         for frozen in trials[settled:]:
             if frozen.state is OTS.RUNNING:
+                if not holds_budget(frozen):  # no unitune process runs it: _stale.py
+                    continue
                 counted += 1
                 others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != me
             elif frozen.state.is_finished():
@@ -364,6 +367,12 @@ class Ledger:
     def record(self, trial_id: int) -> TrialRecord:
         """One trial as the ledger holds it."""
         return to_record(self.storage.get_trial(trial_id))
+
+    def unowned_running(self) -> list[TrialRecord]:
+        """The RUNNING trials no unitune process started (a plain Optuna ``study.ask()``
+        never told): they do not count toward ``n_trials`` (``_stale.py``)."""
+        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
+        return [to_record(t) for t in unowned_running(trials)]
 
     def records(self) -> list[TrialRecord]:
         return [to_record(t) for t in self.storage.get_all_trials(self.study_id, deepcopy=False)]
