@@ -30,7 +30,7 @@ from unitune.ledger._keys import (
     SPACE_ATTR,
     TRACEBACK_ATTR,
 )
-from unitune.ledger._records import to_record
+from unitune.ledger._records import pruned_values, to_record
 from unitune.ledger._resume import check_same_study
 from unitune.ledger._stale import holds_budget, unowned_running
 from unitune.ledger._storage import OwnedTrials, open_storage
@@ -250,6 +250,8 @@ class Ledger:
         from optuna.trial import TrialState as OTS
 
         with self._unless_taken_over(trial_id):
+            if state is TrialState.PRUNED and values is None:  # what Optuna's tell stores
+                values = pruned_values(self.storage.get_trial(trial_id), len(self.directions))
             self.storage.set_trial_state_values(trial_id, OTS[state.value],
                                                 list(values) if values is not None else None)
 
