@@ -26,7 +26,8 @@ LAYERS: dict[str, int] = {
     "unitune.adapters.optuna": 5, "unitune.adapters.skopt": 5, "unitune.adapters.pymoo": 5,
     "unitune.adapters.ray": 5,
     "unitune._driver": 6, "unitune.optimize": 6,
-    "unitune.sklearn": 7, "unitune._cv_results": 7, "unitune.cli": 7, "unitune._worker": 7,
+    "unitune.sklearn": 7, "unitune._cv_results": 7, "unitune.cli": 7, "unitune._text": 7,
+    "unitune._worker": 7,
     "unitune": 7,
 }
 MAX_FILE_LINES = 400

@@ -276,3 +276,5 @@ def test_a_stored_study_resumes_to_exactly_n_trials(info, tmp_path):
     assert len(second.trials) == 10
     assert [t.number for t in second.trials] == list(range(10))
     assert math.isfinite(second.best_value)
+    # the resumed run goes on searching: its engine does not replay the first run's seed
+    assert [t.params for t in second.trials[6:]] != [t.params for t in first.trials[:4]]

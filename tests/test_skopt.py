@@ -15,6 +15,7 @@ import pytest
 
 import unitune as ut
 from benchmarks.problems import BRANIN, branin
+from unitune.adapters.base import resumed_seed
 
 FAST = {"acq_optimizer_kwargs": {"n_points": 500, "n_restarts_optimizer": 2}}
 
@@ -140,8 +141,9 @@ def test_warm_start_from_another_backend_tells_skopt_every_trial(tmp_path):
     path = str(tmp_path / "ledger.journal")
     first = ut.optimize(branin, BRANIN.space, backend="optuna:random", seed=0, n_trials=20,
                         storage=path, study_name="warm")
-    opt = Optimizer([Real(-5.0, 10.0), Real(0.0, 15.0)], base_estimator="GP", random_state=0,
-                    **FAST)
+    # a study that holds 20 trials: the engine's seed is drawn from (seed, 20)
+    opt = Optimizer([Real(-5.0, 10.0), Real(0.0, 15.0)], base_estimator="GP",
+                    random_state=resumed_seed(0, 20), **FAST)
     opt.tell([[t.params["x1"], t.params["x2"]] for t in first.trials],
              [t.value for t in first.trials])
     x = opt.ask()
@@ -160,8 +162,8 @@ def test_parallel_workers_get_a_constant_liar_batch(tmp_path, strategy):
     path = str(tmp_path / "ledger.journal")
     first = ut.optimize(branin, BRANIN.space, backend="optuna:random", seed=1, n_trials=8,
                         storage=path, study_name="par")
-    opt = Optimizer([Real(-5.0, 10.0), Real(0.0, 15.0)], base_estimator="GP", random_state=1,
-                    n_initial_points=4, **FAST)
+    opt = Optimizer([Real(-5.0, 10.0), Real(0.0, 15.0)], base_estimator="GP",
+                    random_state=resumed_seed(1, 8), n_initial_points=4, **FAST)
     opt.tell([[t.params["x1"], t.params["x2"]] for t in first.trials],
              [t.value for t in first.trials])
     batch = [{"x1": x[0], "x2": x[1]} for x in opt.ask(n_points=2, strategy=strategy)]

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from unitune._text import fmt, table
+
 DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
 
 
@@ -91,21 +93,6 @@ def _parse_option(text: str) -> tuple[str, Any]:
         raise _UsageError(f"--option {text!r}: VALUE is not valid YAML") from None
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[_fmt(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines)
-
-
 # -- commands ------------------------------------------------------------------------------
 def cmd_backends(args: argparse.Namespace) -> int:
     from unitune.adapters import backends
@@ -120,7 +107,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
             yes[c.multi_objective], yes[c.pruning], yes[c.parallel], yes[c.conditional],
             yes[c.checkpoints], b.description,
         ])
-    print(_table(["backend", "engine", "installed", "multi-obj", "pruning", "parallel",
+    print(table(["backend", "engine", "installed", "multi-obj", "pruning", "parallel",
                   "conditional", "checkpoints", "what"], rows))
     print("\n* the default algorithm of its engine (e.g. --backend optuna means optuna:tpe)")
     return 0
@@ -189,9 +176,9 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
     storage = _storage(args, must_exist=False)
 
     def show_trial(record: ut.TrialRecord) -> None:
-        values = "" if record.values is None else " ".join(_fmt(v) for v in record.values)
+        values = "" if record.values is None else " ".join(fmt(v) for v in record.values)
         why = f"  ({record.error.splitlines()[0]})" if record.error else ""
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in record.params.items())
+        params = ", ".join(f"{k}={fmt(v)}" for k, v in record.params.items())
         print(f"trial {record.number:>4}  {record.state.value:<8} {values:>12}  {params}{why}",
               flush=True)
 
@@ -219,20 +206,20 @@ def _summary(result: Any, storage: str) -> None:
         return
     if len(result.directions) == 1:
         best = result.best_trial
-        print(f"best trial {best.number}: value={_fmt(best.value)} ({result.directions[0]})")
+        print(f"best trial {best.number}: value={fmt(best.value)} ({result.directions[0]})")
         for k, v in best.params.items():
             print(f"  {k} = {v!r}")
     else:
         front = sorted(result.pareto_front, key=lambda t: t.values)
         names = result.metrics or tuple(f"value{i}" for i in range(len(result.directions)))
         print(f"Pareto front: {len(front)} trials ({', '.join(result.directions)})")
-        print(_table(["trial", *names, "params"],
+        print(table(["trial", *names, "params"],
                      [[t.number, *t.values, dict(t.params)] for t in front]))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from unitune._secrets import scrub
-    from unitune.ledger import open_existing
+    from unitune.ledger import describe_unowned, open_existing
 
     storage = _storage(args)
     ledger = open_existing(args.study, storage)
@@ -244,6 +231,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"timeout={settings.get('timeout')} s")
         print(scrub(f"last run: {settings['backend']}, {budget}, seed={settings.get('seed')}, "
                     f"objective {settings.get('objective') or '(not a function in a file)'}"))
+    unowned = describe_unowned(ledger.unowned_running())
+    if unowned:
+        print(unowned)
     if args.summary:
         return 0
     names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(
@@ -254,9 +244,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         error = (t.error or "").splitlines()[0][:60] if t.error else ""
         rows.append([t.number, t.state.value, *values,
                      "" if t.duration is None else f"{t.duration:.3g}s", t.backend or "",
-                     ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items()), error])
+                     ", ".join(f"{k}={fmt(v)}" for k, v in t.params.items()), error])
     print()
-    print(_table(["trial", "state", *names, "duration", "backend", "params", "error"], rows))
+    print(table(["trial", "state", *names, "duration", "backend", "params", "error"], rows))
     return 0
 
 
@@ -267,7 +257,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
     rows = [[s.study_name, ",".join(d.name.lower() for d in s.directions),
              len(opened.get_all_trials(s._study_id, deepcopy=False))]
             for s in opened.get_all_studies()]
-    print(_table(["study", "directions", "trials"], rows))
+    print(table(["study", "directions", "trials"], rows))
     return 0
 
 

@@ -102,9 +102,10 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
     assert ledger.space is not None
-    adapter = adapter_cls(ledger.space, ledger.directions,
-                          seed=None if seed is None else int(seed), n_workers=n_workers,
-                          options=options, ledger=ledger)
+    # a resumed study's engine continues from where the ledger is, never replays its seed
+    engine_seed = adapter_cls.engine_seed(None if seed is None else int(seed), len(existing))
+    adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
+                          n_workers=n_workers, options=options, ledger=ledger)
     finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()], adapter)
     if finished:
         adapter.warm_start(finished)

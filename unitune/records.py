@@ -32,7 +32,7 @@ class TrialRecord:
     number: int
     params: Mapping[str, Any]
     state: TrialState
-    values: tuple[float, ...] | None = None
+    values: tuple[float, ...] | None = None  # PRUNED: the last intermediate value
     intermediate: Mapping[int, float] = field(default_factory=dict)
     duration: float | None = None
     error: str | None = None
@@ -53,7 +53,9 @@ class TrialRecord:
 
     @property
     def value(self) -> float | None:
-        """The single objective value (None if the trial did not complete)."""
+        """The single objective value: a completed trial's, a pruned trial's last
+        intermediate value (what Optuna keeps; never a candidate for the best trial), or
+        None (failed, running, or pruned before any report)."""
         if self.values is None:
             return None
         if len(self.values) != 1:

@@ -15,6 +15,19 @@ joins through one of three base classes, by how it runs trials:
 
 Every adapter declares its name, engine, pip extra, ``Capabilities`` and
 accepted options; ``validate`` refuses what it cannot do before any trial runs.
+
+**Seeds and resuming.** A study resumed (after a kill, Ctrl-C, a finished run given a
+larger ``n_trials``, or a worker joining) must continue the search, not replay it: an
+engine rebuilt with the first run's seed draws the first run's points again (a random
+sampler, TPE's startup trials, a genetic algorithm's first population). So the engine
+of a study that already holds ``n`` trials is built with ``engine_seed(seed, n)``, a
+seed drawn from ``(seed, n)`` by ``numpy.random.SeedSequence``; a new study's engine
+gets ``seed`` itself (the same proposals as the engine called directly). Either way
+the engine is told the finished trials (``warm_start``) or reads the ledger itself.
+The seed depends on the ledger's state only, so a study resumed from the same ledger
+still repeats under its seed. An engine whose sequence is indexed by the ledger
+(Optuna's QMC sampler counts the points it drew in the study) keeps ``seed``, and so
+continues its one sequence (``engine_seed``).
 """
 
 from __future__ import annotations
@@ -34,7 +47,18 @@ if TYPE_CHECKING:
     from unitune.trial import Objective
 
 __all__ = ["WAIT", "Adapter", "BaseAdapter", "Capabilities", "Host", "LoopAdapter", "Outcome",
-           "Proposal", "StudyAdapter"]
+           "Proposal", "StudyAdapter", "resumed_seed"]
+
+
+def resumed_seed(seed: int | None, recorded: int) -> int | None:
+    """The seed of an engine resuming a study that holds ``recorded`` trials: ``seed``
+    itself for a new study (``recorded == 0``) or no seed, else a 32-bit seed drawn from
+    ``(seed, recorded)``, so that no two resumes of a study replay the same stream."""
+    if seed is None or recorded == 0:
+        return seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), int(recorded)]).generate_state(1)[0])
 
 
 @dataclass(frozen=True)
@@ -176,6 +200,13 @@ class BaseAdapter(ABC):
         """The number of trials after which the search of ``space`` is exhausted (a grid),
         or None. Known before any work, so a study with no bound is refused up front."""
         return None
+
+    @classmethod
+    def engine_seed(cls, seed: int | None, recorded: int) -> int | None:
+        """The seed to build the engine with when the study already holds ``recorded``
+        trials (see the module's docstring): ``resumed_seed`` unless the engine continues
+        its own sequence from the ledger."""
+        return resumed_seed(seed, recorded)
 
     # -- the engine ---------------------------------------------------------------------------
     def setup(self) -> None:

@@ -186,6 +186,12 @@ class QMCAdapter(OptunaAdapter):
     requires = ("optuna", "scipy")
     description = "quasi-Monte Carlo (Sobol/Halton) low-discrepancy sampling"
 
+    @classmethod
+    def engine_seed(cls, seed: int | None, recorded: int) -> int | None:
+        # The sampler counts the points it drew in the study (a study attribute keyed by
+        # its seed) and draws the next one of the same sequence: a resume continues it.
+        return seed
+
 
 @register
 class OptunaNSGA2Adapter(OptunaAdapter):

@@ -11,6 +11,7 @@ resumed, continued with another backend, listed and plotted (optuna-dashboard an
 - ``_ledger.py``: ``Ledger``, the only writer of a study;
 - ``_budget.py``: the study's ``n_trials`` shared by processes, counted and reserved;
 - ``_records.py``: Optuna's trials read as ``TrialRecord``;
+- ``_stale.py``: RUNNING trials no unitune process started, and the budget;
 - ``_storage.py``: opening a storage from what the user gave;
 - ``_journal.py``, ``_lock.py``: the journal file, and its lock that names its owner;
 - ``_wait.py``: waiting for a study another process is about to start.
@@ -22,12 +23,13 @@ from unitune.ledger._budget import BudgetSpent
 from unitune.ledger._keys import INTERRUPTED_ATTR, RUN_ATTR
 from unitune.ledger._ledger import Ledger
 from unitune.ledger._records import counts_toward_budget
+from unitune.ledger._stale import describe_unowned
 from unitune.ledger._storage import open_storage
 from unitune.ledger._wait import wait_for_study
 from unitune.records import Result
 
 __all__ = ["INTERRUPTED_ATTR", "RUN_ATTR", "BudgetSpent", "Ledger", "counts_toward_budget",
-           "load", "open_existing", "open_storage", "wait_for_study"]
+           "describe_unowned", "load", "open_existing", "open_storage", "wait_for_study"]
 
 
 def open_existing(study_name: str, storage: object) -> Ledger:

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from unitune.ledger._keys import INTERRUPTED_ATTR, RUN_ATTR
+from unitune.ledger._stale import holds_budget
 
 __all__ = ["Budget", "BudgetSpent", "Count"]
 
@@ -79,6 +80,8 @@ class Count:
                     del self._open[frozen._trial_id]
                     self._done += not frozen.system_attrs.get(INTERRUPTED_ATTR, False)
                 elif frozen.state is OTS.RUNNING:
+                    if not holds_budget(frozen):  # no unitune process runs it: _stale.py
+                        continue
                     running += 1
                     others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != self._me
                 else:

@@ -32,8 +32,9 @@ from unitune.ledger._keys import (
     SPACE_ATTR,
     TRACEBACK_ATTR,
 )
-from unitune.ledger._records import to_record
+from unitune.ledger._records import pruned_values, to_record
 from unitune.ledger._resume import check_same_study
+from unitune.ledger._stale import unowned_running
 from unitune.ledger._storage import OwnedTrials, open_storage
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
@@ -256,6 +257,8 @@ class Ledger:
         from optuna.trial import TrialState as OTS
 
         with self._unless_taken_over(trial_id):
+            if state is TrialState.PRUNED and values is None:  # what Optuna's tell stores
+                values = pruned_values(self.storage.get_trial(trial_id), len(self.directions))
             self.storage.set_trial_state_values(trial_id, OTS[state.value],
                                                 list(values) if values is not None else None)
 
@@ -334,6 +337,7 @@ class Ledger:
         decided under a lock every unitune process on the study takes (``reserve``)."""
         self._budget = Budget(self.storage, self.study_id, n_trials, self._count)
 
+
     @contextlib.contextmanager
     def reserve(self) -> Iterator[bool]:
         """Yield whether one more trial may start; write it inside the block."""
@@ -368,6 +372,12 @@ class Ledger:
     def record(self, trial_id: int) -> TrialRecord:
         """One trial as the ledger holds it."""
         return to_record(self.storage.get_trial(trial_id))
+
+    def unowned_running(self) -> list[TrialRecord]:
+        """The RUNNING trials no unitune process started (a plain Optuna ``study.ask()``
+        never told): they do not count toward ``n_trials`` (``_stale.py``)."""
+        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
+        return [to_record(t) for t in unowned_running(trials)]
 
     def records(self) -> list[TrialRecord]:
         return [to_record(t) for t in self.storage.get_all_trials(self.study_id, deepcopy=False)]

@@ -3,6 +3,7 @@ built, for ``result.trials`` and for the callbacks alike."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from unitune.ledger._keys import (
 )
 from unitune.records import TrialRecord, TrialState
 
-__all__ = ["counts_toward_budget", "to_record"]
+__all__ = ["counts_toward_budget", "pruned_values", "to_record"]
 
 
 def counts_toward_budget(record: TrialRecord) -> bool:
@@ -24,10 +25,23 @@ def counts_toward_budget(record: TrialRecord) -> bool:
     return record.state.is_finished() and not record.user_attrs.get(INTERRUPTED_ATTR, False)
 
 
+def pruned_values(frozen: Any, n_values: int) -> list[float] | None:
+    """The values Optuna's ``study.tell`` stores for a pruned trial: its last
+    intermediate value, unless it is NaN, none was reported or the study has several
+    objectives (then none)."""
+    step = frozen.last_step
+    if n_values != 1 or step is None:
+        return None
+    value = float(frozen.intermediate_values[step])
+    return None if math.isnan(value) else [value]
+
+
 def to_record(frozen: Any) -> TrialRecord:
     """The record of an Optuna ``FrozenTrial``."""
     state = TrialState(frozen.state.name)
-    values = frozen.values if state is TrialState.COMPLETE else None
+    # a pruned trial keeps the value the ledger holds: its last intermediate value, as
+    # Optuna stores it (``pruned_values``); it is never a candidate for the best trial
+    values = frozen.values if state in (TrialState.COMPLETE, TrialState.PRUNED) else None
     duration = None
     if frozen.datetime_start is not None and frozen.datetime_complete is not None:
         duration = (frozen.datetime_complete - frozen.datetime_start).total_seconds()

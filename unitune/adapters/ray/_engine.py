@@ -182,7 +182,7 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     cpus, gpus, max_concurrent = _resources(adapter, verbose)
     codec = Codec(adapter.space)
     offset = host.trial_count()
-    seed = None if adapter.seed is None else adapter.seed + offset  # a resume explores anew
+    seed = adapter.seed  # a resumed study's is already drawn from (seed, trials recorded)
     modes = ["min" if d == "minimize" else "max" for d in adapter.directions]
     # Ray's first trials are the queued points; each is booked on its WAITING trial
     # (claimed, same number), and the new trials are numbered from ``offset`` on.
