@@ -20,11 +20,12 @@ ROOT = Path(unitune.__file__).parent
 LAYERS: dict[str, int] = {
     "unitune.errors": 0,
     "unitune._checks": 1, "unitune._secrets": 1, "unitune.records": 1, "unitune.space": 1,
-    "unitune.ledger": 2,
+    "unitune._interrupts": 1,
+    "unitune.ledger": 2, "unitune.ledger._writable": 2,
     "unitune.adapters": 3, "unitune.adapters.base": 3,  # the registry and the protocol
     "unitune.trial": 4,
     "unitune.adapters.optuna": 5, "unitune.adapters.skopt": 5, "unitune.adapters.pymoo": 5,
-    "unitune.adapters.ray": 5,
+    "unitune.adapters.ray": 5, "unitune.adapters._optuna_options": 5,
     "unitune._driver": 6, "unitune.optimize": 6,
     "unitune.sklearn": 7, "unitune._cv_results": 7, "unitune.cli": 7, "unitune._text": 7,
     "unitune._worker": 7,

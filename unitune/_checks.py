@@ -9,7 +9,7 @@ import inspect
 import math
 import numbers
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from unitune.errors import InvalidOption
@@ -29,6 +29,9 @@ def check_directions(direction: Any, directions: Any, metrics: Any) -> tuple[str
         raw = [direction if direction is not None else "minimize"]
     elif isinstance(directions, str):
         raw = [directions]
+    elif not isinstance(directions, Iterable):
+        raise InvalidOption(f"directions={directions!r} must be a list of 'minimize' or "
+                            "'maximize', one per value the objective returns")
     else:
         raw = list(directions)
         if not raw:
@@ -54,6 +57,8 @@ def check_directions(direction: Any, directions: Any, metrics: Any) -> tuple[str
 def check_metrics(metrics: Any) -> tuple[str, ...] | None:
     if metrics is None:
         return None
+    if not isinstance(metrics, (str, Iterable)):
+        raise InvalidOption(f"metrics={metrics!r} must be a list of names, one per value")
     names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     if not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
         raise InvalidOption(f"metrics={list(names)!r} must be distinct non-empty strings")
@@ -145,7 +150,11 @@ class BadValue(Exception):
 
 
 def parse_values(out: Any, n_values: int, metrics: Sequence[str] | None) -> tuple[float, ...]:
-    """The objective's return as a tuple of floats, or ``BadValue`` saying what is wrong."""
+    """The objective's return as a tuple of finite floats, or ``BadValue`` saying what is
+    wrong. NaN, inf and -inf fail the trial with that reason: an engine cannot rank them
+    (skopt's model fit raises on them) and -inf would become the best value of a study
+    that minimises. There is no option to record them as values: return a large finite
+    number (or raise) where a point is merely very bad."""
     if isinstance(out, Mapping):
         if metrics is None:
             raise BadValue(f"objective returned a dict {dict(out)!r}, but no metrics= "
@@ -175,7 +184,7 @@ def parse_values(out: Any, n_values: int, metrics: Sequence[str] | None) -> tupl
             f"objective returned {len(out)} value(s) {list(out)!r} but the study has "
             f"{n_values} direction(s); return one value per direction",
             wrong_count=True)
-    values = []
+    values: list[float] = []
     for v in out:
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             try:
@@ -184,7 +193,8 @@ def parse_values(out: Any, n_values: int, metrics: Sequence[str] | None) -> tupl
                 raise BadValue(f"objective returned {v!r} ({type(v).__name__}); expected "
                                 "a number") from None
         v = float(v)
-        if math.isnan(v):
-            raise BadValue("objective returned nan")
+        if not math.isfinite(v):  # nan, inf, -inf: no engine can rank it, no best it can be
+            raise BadValue(f"objective returned {v}" + (
+                "" if n_values == 1 else f" as value {len(values)} of {list(out)!r}"))
         values.append(v)
     return tuple(values)

@@ -9,13 +9,16 @@ callbacks), and its record read back from the ledger.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
+from unitune._interrupts import Interrupts, deferred
 from unitune.adapters.base import (
     WAIT,
     Adapter,
@@ -35,6 +38,8 @@ __all__ = ["Driver"]
 
 logger = logging.getLogger("unitune")
 
+_CTRL_C_POLL = 0.1  # seconds: how soon the loop of parallel trials sees a Ctrl-C
+
 
 class _LocalTrial(Trial):
     """A trial run in this process: its reports go to the driver."""
@@ -49,6 +54,43 @@ class _LocalTrial(Trial):
 
     def _report(self, step: int, value: float) -> bool:
         return self._driver.trial_report(self._proposal, step, value)
+
+
+class _TrialThreads:
+    """``n`` daemon threads that evaluate proposals. Daemon, unlike a ThreadPoolExecutor's
+    (which the interpreter joins at exit): a trial still running when the study is
+    interrupted is already recorded as cut short (re-run on resume), and its objective,
+    blocked or slow to notice, must not keep the process alive until a second Ctrl-C."""
+
+    def __init__(self, n: int, evaluate: Callable[[Proposal], Outcome]) -> None:
+        self._evaluate = evaluate
+        self._jobs: queue.SimpleQueue[tuple[Future[Outcome], Proposal] | None] = \
+            queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"unitune-trial_{i}",
+                                          daemon=True) for i in range(n)]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, proposal = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(self._evaluate(proposal))
+                except BaseException as exc:  # noqa: BLE001 - handed to the driver
+                    future.set_exception(exc)
+
+    def submit(self, proposal: Proposal) -> Future[Outcome]:
+        future: Future[Outcome] = Future()
+        self._jobs.put((future, proposal))
+        return future
+
+    def shutdown(self, wait: bool) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
 
 
 class Driver:
@@ -75,6 +117,7 @@ class Driver:
         self.backend = adapter.name
         self.warned_constraints = False
         self.shared_budget: int | None = None  # set when other processes may share the study
+        self.sigint: Interrupts | None = None  # the SIGINT handler while the loop runs
 
     def budget_left(self) -> bool:
         """May another trial start? In a shared study the budget is the study's: trials
@@ -231,11 +274,30 @@ class Driver:
         """Run until ``target`` more trials count, the deadline, exhaustion or a stop.
         Returns True if interrupted by Ctrl-C."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        if isinstance(self.adapter, LoopAdapter):
+        if isinstance(self.adapter, LoopAdapter):  # Ray Tune handles SIGINT in its loop
             return self.adapter.run(self, target, deadline)
-        if n_workers == 1:
-            return self._sequential(target, deadline)
-        return self._parallel(target, deadline, n_workers)
+        with deferred() as self.sigint:
+            if n_workers == 1:
+                return self._sequential(target, deadline)
+            return self._parallel(target, deadline, n_workers)
+
+    def _ctrl_c(self) -> bool:
+        """A Ctrl-C was noted while it could not be raised: start no other trial."""
+        return self.sigint is not None and self.sigint.count > 0
+
+    def _evaluate_here(self, proposal: Proposal) -> Outcome:
+        """Run the objective in this thread, the main one: the one place where a Ctrl-C
+        raises ``KeyboardInterrupt`` (which the objective sees, then ``Objective``)."""
+        sigint = self.sigint
+        if sigint is None:
+            return self.evaluate(proposal)
+        sigint.raise_ok = True
+        try:
+            if sigint.count:
+                raise KeyboardInterrupt  # noted between the loop's check and here
+            return self.evaluate(proposal)
+        finally:
+            sigint.raise_ok = False
 
     def _no_wait(self, proposal: Proposal | _Wait | None) -> Proposal | None:
         if isinstance(proposal, _Wait):
@@ -247,14 +309,14 @@ class Driver:
         done = 0
         proposal = None
         try:
-            while (target is None or done < target) and not self.stop:
+            while (target is None or done < target) and not self.stop and not self._ctrl_c():
                 if deadline is not None and time.monotonic() >= deadline or \
                         not self.budget_left():
                     break
                 proposal = self._no_wait(self.next_proposal())
                 if proposal is None:
                     break
-                outcome = self.evaluate(proposal)
+                outcome = self._evaluate_here(proposal)
                 current, proposal = proposal, None
                 self.conclude(current, outcome)
                 if outcome.interrupted:
@@ -268,48 +330,66 @@ class Driver:
             if proposal is not None:
                 self.abandon(proposal)
             raise
-        return False
+        return self._ctrl_c()
 
     def _parallel(self, target: int | None, deadline: float | None, n_workers: int) -> bool:
         in_flight: dict[Future[Outcome], Proposal] = {}
-        pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="unitune-trial")
+        pool = _TrialThreads(n_workers, self.evaluate)
         interrupted = False
-        done = 0
         try:
-            exhausted = False
-            while True:
-                while (len(in_flight) < n_workers and not exhausted and not self.stop
-                       and (target is None or done + len(in_flight) < target)
-                       and (deadline is None or time.monotonic() < deadline)
-                       and self.budget_left()):
-                    with self.lock:
-                        proposal = self.next_proposal()
-                    if proposal is WAIT and in_flight:
-                        break  # a running trial must end first (a generation in progress)
-                    proposal = self._no_wait(proposal)
-                    if proposal is None:
-                        exhausted = True
-                        break
-                    in_flight[pool.submit(self.evaluate, proposal)] = proposal
-                if not in_flight:
-                    break
-                past = deadline is not None and time.monotonic() >= deadline
-                wait_for = None if deadline is None or past else deadline - time.monotonic()
-                # past the deadline nothing new starts; the running trials finish
-                finished, _ = wait(list(in_flight), timeout=wait_for, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    proposal = in_flight.pop(future)
-                    outcome = future.result()
-                    with self.lock:
-                        self.conclude(proposal, outcome)
-                    interrupted = interrupted or outcome.interrupted
-                    done += not outcome.interrupted
-                if interrupted:
-                    raise KeyboardInterrupt
+            interrupted = self._parallel_loop(in_flight, pool, target, deadline, n_workers)
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            for proposal in in_flight.values():
-                self.abandon(proposal)
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
+            self._settle(in_flight)
+            pool.shutdown(wait=not interrupted)
         return interrupted
+
+    def _parallel_loop(self, in_flight: dict[Future[Outcome], Proposal], pool: _TrialThreads,
+                       target: int | None, deadline: float | None, n_workers: int) -> bool:
+        """Keep ``n_workers`` trials running; True once interrupted."""
+        done = 0
+        exhausted = False
+        while not self._ctrl_c():
+            while (len(in_flight) < n_workers and not exhausted and not self.stop
+                   and (target is None or done + len(in_flight) < target)
+                   and (deadline is None or time.monotonic() < deadline)
+                   and self.budget_left() and not self._ctrl_c()):
+                with self.lock:
+                    proposal = self.next_proposal()
+                if proposal is WAIT and in_flight:
+                    break  # a running trial must end first (a generation in progress)
+                proposal = self._no_wait(proposal)
+                if proposal is None:
+                    exhausted = True
+                    break
+                in_flight[pool.submit(proposal)] = proposal
+            if not in_flight:
+                return False
+            past = deadline is not None and time.monotonic() >= deadline
+            wait_for = None if deadline is None or past else deadline - time.monotonic()
+            if self.sigint is not None:  # a Ctrl-C is seen within _CTRL_C_POLL seconds
+                wait_for = _CTRL_C_POLL if wait_for is None else min(wait_for, _CTRL_C_POLL)
+            # past the deadline nothing new starts; the running trials finish
+            finished, _ = wait(list(in_flight), timeout=wait_for, return_when=FIRST_COMPLETED)
+            for future in finished:
+                proposal = in_flight.pop(future)
+                outcome = future.result()
+                with self.lock:
+                    self.conclude(proposal, outcome)
+                if outcome.interrupted:
+                    return True
+                done += 1
+        return True
+
+    def _settle(self, in_flight: dict[Future[Outcome], Proposal]) -> None:
+        """The trials still in flight when the loop ends early (Ctrl-C, an error): one
+        whose objective has returned is booked with its outcome, the others are recorded
+        as cut short (a resume runs them again)."""
+        for future, proposal in in_flight.items():
+            if future.done() and future.exception() is None:
+                with contextlib.suppress(ObjectiveError):  # on_failure='stop': it stops
+                    with self.lock:
+                        self.conclude(proposal, future.result())
+            else:
+                self.abandon(proposal)

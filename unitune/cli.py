@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from unitune._interrupts import Interrupts
 from unitune._text import fmt, table
 
 DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
@@ -36,9 +37,13 @@ def _default_storage() -> str:
 def _storage(args: argparse.Namespace, must_exist: bool = True) -> str:
     """The ``--storage`` of the command (default: the embedded journal); a file that
     must hold studies already is refused if it is not there."""
+    if args.storage is not None and not args.storage.strip():
+        raise _UsageError("--storage '' is empty; give a journal file path or a database URL")
     storage = args.storage or _default_storage()
     if must_exist and "://" not in storage and not Path(storage).is_file():
-        raise _UsageError(f"storage file {storage!r} does not exist")
+        raise _UsageError(f"storage {storage!r} is a directory, not a journal file; give the "
+                          f"file, e.g. {os.path.join(storage, 'studies.journal')!r}"
+                          if Path(storage).is_dir() else f"storage file {storage!r} does not exist")
     return storage
 
 
@@ -127,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _optimize(args, objective, space, backend=args.backend,
                      directions=args.direction or ["minimize"], metrics=args.metric,
                      options=options, n_trials=args.n_trials, timeout=args.timeout,
-                     seed=args.seed, study=args.study or default_name,
+                     seed=args.seed, study=default_name if args.study is None else args.study,
                      on_failure=args.on_failure)
 
 
@@ -371,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from unitune.errors import UnituneError
 
     args = build_parser().parse_args(argv)
+    interrupts = Interrupts.install()
     try:
         return args.func(args)
     except Exception as exc:
@@ -382,8 +388,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"unitune: error: {scrub(message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("unitune: interrupted", file=sys.stderr)
+        print("unitune: interrupted; finished trials are kept", file=sys.stderr)
         return 130
+    finally:
+        if interrupts is not None:  # main(argv) from Python: the process goes on
+            interrupts.finish(restore=argv is not None)
 
 
 if __name__ == "__main__":

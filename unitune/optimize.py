@@ -4,7 +4,7 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -61,13 +61,14 @@ def optimize(
     storage: Any = None,
     study_name: str | None = None,
     options: Mapping[str, Any] | None = None,
-    callbacks: Sequence[Callable[[TrialRecord], Any]] = (),
+    callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
     on_failure: str = "continue",
 ) -> Result:
     """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
 
     ``objective(params)`` or ``objective(params, trial)`` returns a number, a sequence
-    (one value per direction) or a dict keyed by ``metrics``. ``n_trials`` is the number
+    (one value per direction) or a dict keyed by ``metrics``; NaN, inf or -inf fails the
+    trial with that reason, as an exception does. ``n_trials`` is the number
     of finished trials the study should hold: re-running a stored study (same
     ``storage`` and ``study_name``) finishes it instead of starting over.
     """
@@ -77,7 +78,8 @@ def optimize(
     fn = Objective.of(objective, len(dirs), metric_names)
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
-    _check_arguments(timeout, seed, on_failure, options, callbacks)
+    _check_arguments(timeout, seed, on_failure, options, study_name)
+    callbacks = _checked_callbacks(callbacks)
     adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
     if budget is None and timeout is None:
@@ -159,7 +161,7 @@ def _why_outside(space: Space, params: Mapping[str, Any]) -> str:
 
 
 def _check_arguments(timeout: Any, seed: Any, on_failure: Any, options: Any,
-                     callbacks: Any) -> None:
+                     study_name: Any) -> None:
     if timeout is not None and not (is_number(timeout) and timeout > 0):
         raise InvalidOption(f"timeout={timeout!r} must be a positive number of seconds")
     if seed is not None and not (is_number(seed, integer=True) and seed >= 0):
@@ -168,8 +170,23 @@ def _check_arguments(timeout: Any, seed: Any, on_failure: Any, options: Any,
         raise InvalidOption(f"on_failure={on_failure!r} must be 'continue' or 'stop'")
     if options is not None and not isinstance(options, Mapping):
         raise InvalidOption(f"options must be a dict, got {options!r}")
-    if not all(callable(c) for c in callbacks):
-        raise InvalidOption("callbacks must be a list of callables taking a TrialRecord")
+    if study_name is not None and not (isinstance(study_name, str) and study_name.strip()):
+        raise InvalidOption(f"study_name={study_name!r} must be a non-empty string (or None "
+                            "for a new name)")
+
+
+def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
+    if callbacks is None:
+        return []
+    if callable(callbacks) or isinstance(callbacks, (str, bytes, Mapping)) or not isinstance(
+            callbacks, Iterable):
+        raise InvalidOption(f"callbacks must be a list of callables taking a TrialRecord, "
+                            f"got {callbacks!r} (one callback: callbacks=[f])")
+    checked = list(callbacks)
+    if not all(callable(c) for c in checked):
+        raise InvalidOption(f"callbacks must be a list of callables taking a TrialRecord, "
+                            f"got {checked!r}")
+    return checked
 
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],

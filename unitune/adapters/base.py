@@ -188,7 +188,7 @@ class BaseAdapter(ABC):
                             f"{pname!r} is a continuous Float; give it a step"
                         )
         accepted = cls.accepted_options()
-        unknown = sorted(set(options) - set(accepted))
+        unknown = sorted(set(options) - set(accepted), key=repr)
         if unknown:
             raise InvalidOption(
                 f"option {unknown[0]!r} is not accepted by backend {cls.name!r}; accepted: "

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from unitune.adapters import register
+from unitune.adapters._optuna_options import (
+    check_built,
+    check_pruner_options,
+    check_sampler_options,
+)
 from unitune.adapters.base import Capabilities, Outcome, Proposal, StudyAdapter
 from unitune.errors import InvalidOption
 from unitune.ledger._keys import CONSTRAINTS_ATTR
@@ -105,6 +110,24 @@ class OptunaAdapter(StudyAdapter):
     @classmethod
     def accepted_options(cls) -> dict[str, str]:
         return {**cls._sampler_params(), **_OWN_OPTIONS}
+
+    @classmethod
+    def validate(cls, space: Space, directions: Sequence[str],
+                 options: Mapping[str, Any]) -> None:
+        """Each option's type and range, then the sampler and the pruner built once with
+        them (``_optuna_options.py``): nothing wrong reaches the first ``ask``."""
+        import optuna
+
+        super().validate(space, directions, options)
+        kwargs = {k: v for k, v in options.items() if k not in _OWN_OPTIONS}
+        check_sampler_options(cls.name, cls.sampler_class, kwargs)
+        if options.get("pruner_options") is not None:
+            check_pruner_options(options["pruner_options"], list(PRUNERS))
+        check_built(cls.name, options, lambda: make_pruner(options.get("pruner", "median"),
+                                                           options.get("pruner_options")))
+        if kwargs:
+            sampler = getattr(optuna.samplers, cls.sampler_class)
+            check_built(cls.name, kwargs, lambda: sampler(**kwargs))
 
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna

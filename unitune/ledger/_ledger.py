@@ -36,6 +36,7 @@ from unitune.ledger._records import pruned_values, to_record
 from unitune.ledger._resume import check_same_study
 from unitune.ledger._stale import unowned_running
 from unitune.ledger._storage import OwnedTrials, open_storage
+from unitune.ledger._writable import check_writable
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
 from unitune.space._optuna import optuna_distributions, union_distributions
@@ -100,6 +101,7 @@ class Ledger:
             # a random one. A shared store gets a unique name instead of resuming by chance.
             study_name = ("unitune" if storage is None
                           else f"unitune-{os.getpid()}-{os.urandom(4).hex()}")
+        check_writable(storage)
         storage = open_storage(storage)
         directions = tuple(directions)
         metrics = tuple(metrics) if metrics else None

@@ -37,6 +37,9 @@ def open_storage(storage: Any) -> Any:
         return optuna.storages.InMemoryStorage()
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage
+    if isinstance(storage, str) and not storage.strip():
+        raise InvalidOption(f"storage={storage!r} is empty; give a journal file path or a "
+                            "database URL (storage=None keeps the study in memory)")
     if isinstance(storage, os.PathLike) or (isinstance(storage, str) and "://" not in storage):
         path = Path(storage)
         if path.is_dir():

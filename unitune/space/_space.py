@@ -16,6 +16,57 @@ from unitune.space._distributions import Distribution, Parts, params_from_dict
 __all__ = ["Space"]
 
 
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    dup = next((k for i, k in enumerate(keys) if k in keys[:i]), None)
+    if dup is not None:
+        raise ValueError(f"key {dup!r} is given twice")
+    return dict(pairs)
+
+
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader, refusing a key given twice in a mapping (PyYAML keeps the
+    last one silently: a parameter written twice would lose its first spec unseen)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, str) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
+def _parse(path: Path, text: str) -> Any:
+    """A space file's YAML or JSON; a syntax error as ``FILE:LINE:COL: message``."""
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text, object_pairs_hook=_json_pairs)
+        except json.JSONDecodeError as exc:
+            raise InvalidSpace(f"space file {path}:{exc.lineno}:{exc.colno}: invalid JSON: "
+                               f"{exc.msg}") from None
+        except ValueError as exc:  # a duplicate key: json has no position for it
+            raise InvalidSpace(f"space file {path}: invalid JSON: {exc}") from None
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        what = ": ".join(p for p in (exc.context, exc.problem) if p) or type(exc).__name__
+        raise InvalidSpace(f"space file {where}: invalid YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidSpace(f"space file {path}: invalid YAML: "
+                           f"{' '.join(str(exc).split())}") from None
+
+
 class Space(Mapping[str, Distribution]):
     """An ordered set of named parameters, or a union of such sets (``branches``).
 
@@ -155,19 +206,13 @@ class Space(Mapping[str, Distribution]):
         """Read a space from a ``.yaml``/``.yml`` or ``.json`` file."""
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise InvalidSpace(f"cannot read space file {str(path)!r}: {exc.strerror}") from None
-        try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(text)
-            else:
-                import yaml
-
-                data = yaml.safe_load(text)
-        except Exception as exc:  # noqa: BLE001 - parser errors differ per format
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InvalidSpace(f"space file {str(path)!r} is not valid: {first}") from None
+        except UnicodeDecodeError as exc:
+            raise InvalidSpace(f"space file {str(path)!r} is not UTF-8 text (byte "
+                               f"{exc.start}); give a YAML or JSON file") from None
+        data = _parse(path, text)
         if data is None:
             raise InvalidSpace(f"space file {str(path)!r} is empty")
         try:

@@ -345,6 +345,8 @@ class PymooDEAdapter(PymooAdapter):
         super().validate(space, directions, options)
         _check_numbers(options, {"CR": {"low": 0.0, "high": 1.0},
                                  "F": {"low": 1e-9, "high": 2.0}})
+        if "jitter" in options:
+            check_bool(options["jitter"], "jitter")
         variant = options.get("variant", "DE/best/1/bin")
         parts = variant.split("/") if isinstance(variant, str) else []
         if (len(parts) != 4 or parts[0] != "DE" or parts[1] not in ("rand", "best",

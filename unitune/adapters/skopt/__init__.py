@@ -60,6 +60,7 @@ _OPTIONS = {
 }
 _DICT_KEYS = {"acq_func_kwargs": ("xi", "kappa", "eta"),
               "acq_optimizer_kwargs": ("n_points", "n_restarts_optimizer", "n_jobs")}
+_INT_KEYS = ("n_points", "n_restarts_optimizer", "n_jobs")
 _DUPLICATE = "The objective has been evaluated at point"
 
 
@@ -84,6 +85,9 @@ def _check_options(name: str, estimator: str, options: Mapping[str, Any]) -> Non
         if unknown:
             raise InvalidOption(f"backend {name!r}: option {key} has unknown key "
                                 f"{unknown[0]!r}; accepted: {', '.join(allowed)}")
+        for inner, v in value.items():
+            check_number(v, f"{key}.{inner}", backend=name, integer=inner in _INT_KEYS,
+                         low=None if inner == "n_jobs" else 1 if inner in _INT_KEYS else 0.0)
 
 
 def _quietly(call: Any, *args: Any, **kwargs: Any) -> Any:
