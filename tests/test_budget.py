@@ -86,9 +86,15 @@ def test_the_count_reads_only_what_changed(tmp_path):
     assert storage.trials_from(study_id, 25) == everything[25:]
     assert storage.trials_from(study_id, 30) == []
 
+
+
+def test_the_count_follows_the_study_on_every_storage(shared_storage):
     from unitune.ledger import Ledger
 
-    ledger = Ledger.existing("s", path)
+    name = f"count-{uuid.uuid4().hex[:8]}"
+    ut.optimize(lambda p: p["x"], {"x": ut.Float(0, 1)}, backend="optuna:random",
+                n_trials=30, storage=shared_storage, study_name=name)
+    ledger = Ledger.existing(name, shared_storage)
     assert ledger.used_budget() == (30, 0, False)
     ledger.enqueue({"x": 0.5})  # a WAITING trial does not count, and is seen
     assert ledger.used_budget() == (30, 0, True)

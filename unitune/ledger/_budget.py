@@ -24,7 +24,9 @@ The count itself is incremental (``Count``): trials are numbered in the order th
 created, a finished trial never changes, so only the trials created since the last
 count and those still unfinished then are read again. The embedded journal hands out
 the trials after a given position without listing the whole study
-(``trials_from``); other storages are listed (Optuna's own loop lists them too).
+(``trials_from``), Optuna's cache over a database refreshes what changed in one query
+and is read by trial number; other storages are listed (Optuna's own loop lists them
+too).
 """
 
 from __future__ import annotations
@@ -91,14 +93,32 @@ class Count:
     def _read(self) -> tuple[list[Any], list[Any]]:
         """(trials created since the last count, the unfinished ones, new ones included)."""
         trials_from = getattr(self._storage, "trials_from", None)
+        cached = _cached_trials(self._storage, self._study_id)
         if trials_from is not None:
             new = trials_from(self._study_id, self._seen)
             old = [self._storage.get_trial(trial_id) for trial_id in self._open]
+        elif cached is not None:
+            new = [cached[number] for number in range(self._seen, len(cached))]
+            old = [cached[number] for number in self._open.values()]
         else:
             trials = self._storage.get_all_trials(self._study_id, deepcopy=False)
             new = trials[self._seen:]
             old = [trials[index] for index in self._open.values()]
         return new, old + [t for t in new if not t.state.is_finished()]
+
+
+def _cached_trials(storage: Any, study_id: int) -> dict[int, Any] | None:
+    """The trials of a study by number, from Optuna's cache over a database
+    (``_CachedStorage``) brought up to date in one query (the unfinished trials and
+    those created since), without the sorted copy of the whole study that
+    ``get_all_trials`` makes; None for another storage."""
+    read = getattr(storage, "_read_trials_from_remote_storage", None)
+    studies = getattr(storage, "_studies", None)
+    if read is None or not isinstance(studies, dict):
+        return None
+    read(study_id)
+    trials = getattr(studies.get(study_id), "trials", None)
+    return trials if isinstance(trials, dict) else None
 
 
 class Budget:
