@@ -93,7 +93,7 @@ class Count:
     def _read(self) -> tuple[list[Any], list[Any]]:
         """(trials created since the last count, the unfinished ones, new ones included)."""
         trials_from = getattr(self._storage, "trials_from", None)
-        cached = _cached_trials(self._storage, self._study_id)
+        cached = None if trials_from else _cached_trials(self._storage, self._study_id)
         if trials_from is not None:
             new = trials_from(self._study_id, self._seen)
             old = [self._storage.get_trial(trial_id) for trial_id in self._open]
