@@ -216,6 +216,17 @@ def test_a_bad_space_file_is_refused_with_its_line_and_column(tmp_path, name, co
 OBJECTIVE = "def f(params):\n    return params['x'] ** 2\n\nSPACE = {'x': [1, 2]}\nvalue = 3\n"
 
 
+@pytest.fixture(autouse=True)
+def _forget_objective_modules():
+    """The command, run in this process, imports each test's obj.py: forget those modules
+    afterwards, so that no later test imports this folder's obj by its name."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name == "obj" or name.startswith("_unitune_objective_"):
+            del sys.modules[name]
+
+
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     """A folder with an objective, a space and a stored study; the command runs in it,
@@ -289,7 +300,8 @@ COMMANDS = [
     ("studies-directory", ["studies", "--storage", "dir"], ["'dir'", "is a directory"]),
     ("worker-directory", ["worker", "--study", "s", "--storage", "dir"],
      ["'dir'", "is a directory"]),
-    ("worker-missing-study", ["worker", "--study", "t", "--storage", "s.journal"], ["'t'"]),
+    ("worker-missing-study", ["worker", "--study", "t", "--storage", "s.journal", "--wait",
+                              "0"], ["'t'"]),
     ("command-unknown", ["frobnicate"], ["'frobnicate'"]),
 ]
 

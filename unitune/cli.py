@@ -40,10 +40,11 @@ def _storage(args: argparse.Namespace, must_exist: bool = True) -> str:
     if args.storage is not None and not args.storage.strip():
         raise _UsageError("--storage '' is empty; give a journal file path or a database URL")
     storage = args.storage or _default_storage()
-    if must_exist and "://" not in storage and not Path(storage).is_file():
+    if "://" not in storage and Path(storage).is_dir():  # never a journal: no wait
         raise _UsageError(f"storage {storage!r} is a directory, not a journal file; give the "
-                          f"file, e.g. {os.path.join(storage, 'studies.journal')!r}"
-                          if Path(storage).is_dir() else f"storage file {storage!r} does not exist")
+                          f"file, e.g. {os.path.join(storage, 'studies.journal')!r}")
+    if must_exist and "://" not in storage and not Path(storage).is_file():
+        raise _UsageError(f"storage file {storage!r} does not exist")
     return storage
 
 

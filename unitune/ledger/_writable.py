@@ -40,10 +40,11 @@ def check_writable(storage: Any) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise _refuse(storage, f"{str(ancestor)!r} is a file, not a folder")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab"):
-            pass
+    try:  # private, as ``open_storage`` makes them: folders 0700, the file 0600
+        missing = [folder for folder in path.parents if not folder.exists()]
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
     except OSError as exc:
         raise _refuse(storage, exc.strerror or type(exc).__name__) from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
