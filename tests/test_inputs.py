@@ -17,20 +17,12 @@ import subprocess
 import sys
 
 import pytest
+from objectives import NeverCalled
 
 import unitune as ut
 from unitune import adapters, cli
 
 SPACE = ut.Space(x=ut.Float(-1.0, 1.0, step=0.5), n=ut.Int(0, 3))  # every backend takes it
-
-
-class NeverCalled:
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self, params):
-        self.calls += 1
-        return 0.0
 
 
 def snapshot(folder):

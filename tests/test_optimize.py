@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from objectives import NeverCalled
 
 import unitune as ut
 from unitune.adapters import _REGISTRY
@@ -19,17 +20,6 @@ SPACE = ut.Space(x=ut.Float(-5.0, 5.0), n=ut.Int(1, 4), k=ut.Categorical(["a", "
 
 def square(params):
     return params["x"] ** 2 + params["n"]
-
-
-class NeverCalled:
-    """An objective that records any call: bad input must fail before the first trial."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self, params):
-        self.calls += 1
-        return 0.0
 
 
 BAD_CALLS = [
