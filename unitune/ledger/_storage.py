@@ -5,7 +5,6 @@ and the view of it an engine's own ``optuna.Study`` writes through (``OwnedTrial
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from unitune._secrets import scrub, storage_name
 from unitune.errors import InvalidOption, StorageError
 from unitune.ledger._budget import BudgetSpent
 from unitune.ledger._heartbeat import HEARTBEAT_GRACE, HEARTBEAT_INTERVAL
+from unitune.ledger._writable import create_private
 
 __all__ = ["OwnedTrials", "open_storage"]
 
@@ -135,19 +135,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _create_private(file: str) -> None:
-    """Create ``file`` (mode 0600) if it does not exist, and the folders above it that do
-    not (0700): a ledger holds the params, errors and tracebacks of a user's trials."""
-    missing = []
-    folder = Path(file).parent
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
+    """``create_private``, its failure in one line naming the file."""
     try:
-        for folder in reversed(missing):
-            with contextlib.suppress(FileExistsError):  # made meanwhile by another process
-                folder.mkdir(mode=0o700)
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        create_private(file)
     except OSError as exc:
         raise InvalidOption(f"storage {file!r} cannot be created: {exc.strerror}") from None
 

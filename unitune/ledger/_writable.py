@@ -5,13 +5,25 @@ folder the user cannot write is refused in one line naming it, instead of a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["check_writable"]
+__all__ = ["check_writable", "create_private"]
+
+
+def create_private(file: str) -> None:
+    """Create ``file`` (mode 0600) if it does not exist, and the folders above it that do
+    not (0700): a ledger holds the params, errors and tracebacks of a user's trials.
+    Existing files and folders are left as they are; raises ``OSError``."""
+    missing = [folder for folder in Path(file).parents if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)  # or made meanwhile by another process
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _journal_path(storage: Any) -> Path | None:
@@ -40,11 +52,9 @@ def check_writable(storage: Any) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise _refuse(storage, f"{str(ancestor)!r} is a file, not a folder")
-    try:  # private, as ``open_storage`` makes them: folders 0700, the file 0600
-        missing = [folder for folder in path.parents if not folder.exists()]
-        for folder in reversed(missing):
-            folder.mkdir(mode=0o700, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    try:
+        create_private(str(path))
+        os.close(os.open(path, os.O_APPEND | os.O_WRONLY))  # changes nothing in it
     except OSError as exc:
         raise _refuse(storage, exc.strerror or type(exc).__name__) from None
     if not os.access(path.parent, os.W_OK | os.X_OK):
