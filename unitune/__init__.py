@@ -10,6 +10,7 @@ backend that needs them runs.
 
 from __future__ import annotations
 
+from unitune._script import ScriptParser
 from unitune.adapters import backends
 from unitune.errors import (
     BackendNotInstalled,
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidSpace",
     "ObjectiveError",
     "Result",
+    "ScriptParser",
     "Space",
     "SpaceTypeError",
     "StopStudy",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["fmt", "table"]
+__all__ = ["fmt", "table", "trial_line"]
 
 
 def fmt(value: Any) -> str:
@@ -21,3 +21,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def trial_line(record: Any) -> str:
+    """One line per finished trial: number, state, value(s), params, and why it failed."""
+    values = "" if record.values is None else " ".join(fmt(v) for v in record.values)
+    why = f"  ({record.error.splitlines()[0]})" if record.error else ""
+    params = ", ".join(f"{k}={fmt(v)}" for k, v in record.params.items())
+    return f"trial {record.number:>4}  {record.state.value:<8} {values:>12}  {params}{why}"

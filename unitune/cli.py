@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from unitune._interrupts import Interrupts
-from unitune._text import fmt, table
+from unitune._text import fmt, table, trial_line
 
 DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
 
@@ -182,11 +182,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
     storage = _storage(args, must_exist=False)
 
     def show_trial(record: ut.TrialRecord) -> None:
-        values = "" if record.values is None else " ".join(fmt(v) for v in record.values)
-        why = f"  ({record.error.splitlines()[0]})" if record.error else ""
-        params = ", ".join(f"{k}={fmt(v)}" for k, v in record.params.items())
-        print(f"trial {record.number:>4}  {record.state.value:<8} {values:>12}  {params}{why}",
-              flush=True)
+        print(trial_line(record), flush=True)
 
     result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
                          study_name=study, callbacks=[] if args.quiet else [show_trial],

@@ -1,0 +1,126 @@
+"""``ut.ScriptParser``: the command line every tuning script shares.
+
+A script built on it takes the flags ``unitune run`` takes, with the same names:
+``--backend``, ``--n-trials``, ``--workers``, ``--seed``, ``--storage`` (and
+``--quiet``), so switching engine is one flag in every script. The backend is
+checked when the flags are read, before any data is loaded: an unknown or
+uninstalled backend, or one that cannot do what the script needs
+(``needs={"multi_objective"}``), is refused in one line that says why and names
+the backends that can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn
+
+from unitune._text import trial_line
+from unitune.records import TrialRecord
+
+__all__ = ["ScriptParser"]
+
+_NEEDS = {
+    "multi_objective": "several objectives",
+    "pruning": "pruning (stopping trials early from trial.report)",
+    "parallel": "trials in parallel",
+    "checkpoints": "trial.checkpoint / trial.restore",
+    "constraints": "constraints (trial.constraint)",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+class ScriptParser(argparse.ArgumentParser):
+    """An ``argparse.ArgumentParser`` with unitune's common flags, checked on parse.
+
+    ``description`` is the script's docstring: its first line becomes the
+    description and the rest is shown by ``--help``. ``backend`` and ``n_trials``
+    are the script's defaults. ``needs`` names capabilities the script relies on
+    (``multi_objective``, ``pruning``, ``parallel``, ``checkpoints``,
+    ``constraints``); ``refuse`` maps an engine (``"skopt"``) or a backend
+    (``"optuna:grid"``) to the reason the script cannot run on it.
+    """
+
+    def __init__(self, description: str | None, *, backend: str, n_trials: int | None,
+                 workers: int = 1, seed: int | None = 0, needs: Iterable[str] = (),
+                 refuse: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        head, _, rest = (description or "").strip().partition("\n")
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(description=head, epilog=rest.strip() or None, **kwargs)
+        unknown = set(needs) - set(_NEEDS)
+        if unknown:
+            raise ValueError(f"needs={sorted(unknown)}: capabilities are {sorted(_NEEDS)}")
+        self.needs = tuple(needs)
+        self.refuse = dict(refuse or {})
+        self.add_argument("--backend", default=backend,
+                          help=f"engine:algorithm, see `unitune backends` (default {backend})")
+        self.add_argument("--n-trials", type=_positive_int, default=n_trials,
+                          help=f"trials to run (default {n_trials})")
+        self.add_argument("--workers", type=_positive_int, default=workers,
+                          help=f"trials in parallel (default {workers})")
+        self.add_argument("--seed", type=int, default=seed,
+                          help=f"seed of the search (default {seed})")
+        self.add_argument("--storage", default=None, help="journal file or database URL: "
+                          "keep the trials there and resume the study (default: in memory)")
+        self.add_argument("--quiet", action="store_true", help="no line per trial")
+
+    def error(self, message: str) -> NoReturn:
+        """One line, exit 2 (argparse prints the whole usage first)."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        parsed = super().parse_args(args, namespace)
+        parsed.backend = self._check_backend(parsed.backend)
+        return parsed
+
+    def _check_backend(self, name: str) -> str:
+        from unitune.adapters import backends, get
+        from unitune.errors import UnknownBackend
+
+        try:
+            cls = get(name)
+        except UnknownBackend as exc:
+            self.error(f"--backend: {exc}")
+        if not cls.installed():
+            self.error(f"--backend {cls.name}: {cls.engine} is not installed; install it "
+                       f"with: pip install 'unitune[{cls.extra}]'")
+        for key in (cls.name, cls.engine):
+            if key in self.refuse:
+                self.error(f"--backend {cls.name}: {self.refuse[key]}")
+        for need in self.needs:
+            if not getattr(cls.capabilities, need):
+                able = [b.name for b in backends() if getattr(b.capabilities, need)
+                        and b.name not in self.refuse and b.engine not in self.refuse]
+                self.error(f"--backend {cls.name}: this script needs {_NEEDS[need]}, which "
+                           f"{cls.name} does not do; backends that do: {', '.join(able)}")
+        return cls.name
+
+    @staticmethod
+    def callbacks(args: argparse.Namespace) -> list[Callable[[TrialRecord], None]]:
+        """``callbacks=`` for ``ut.optimize``: a line per finished trial, unless --quiet."""
+        if args.quiet:
+            return []
+
+        def show(record: TrialRecord) -> None:
+            print(trial_line(record), file=sys.stdout, flush=True)
+
+        return [show]
+
+    @staticmethod
+    def banner(args: argparse.Namespace, goal: str) -> str:
+        """The run's first line: what is optimised, in which direction, by what.
+        ``goal`` says it, e.g. ``"maximize 5-fold accuracy"``."""
+        budget = "its whole grid" if args.n_trials is None else f"{args.n_trials} trials"
+        workers = f", {args.workers} workers" if args.workers > 1 else ""
+        return f"{goal} with {args.backend}, {budget}, seed {args.seed}{workers}"
