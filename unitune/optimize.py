@@ -18,6 +18,7 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
+from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
 from unitune._secrets import scrub_values
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
@@ -126,7 +127,8 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
     try:
-        interrupted = driver.run(target, timeout, n_workers)
+        with engine_messages_once():
+            interrupted = driver.run(target, timeout, n_workers)
     finally:
         ledger.close()
     if interrupted:
