@@ -18,13 +18,14 @@ releases Python's lock while it computes, so threads overlap too (the script say
     python recipes/async_parallel.py                           # ray:optuna, 4 workers, 20 trials
     python recipes/async_parallel.py --workers 1               # the sequential baseline
     python recipes/async_parallel.py --backend optuna:tpe      # 4 threads
+    python recipes/async_parallel.py --n-trials 3 --epochs 2   # a quick look
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import unitune as ut
@@ -58,8 +59,8 @@ def tensors() -> tuple[Any, Any, Any, Any]:
             torch.tensor(y_tr), torch.tensor(y_va))
 
 
-def objective(params: dict[str, Any]) -> float:
-    """Validation accuracy of a one-hidden-layer network with dropout after EPOCHS epochs."""
+def objective(params: dict[str, Any], epochs: int = EPOCHS) -> float:
+    """Validation accuracy of a one-hidden-layer network with dropout after ``epochs``."""
     import torch
     from torch import nn
 
@@ -70,7 +71,7 @@ def objective(params: dict[str, Any]) -> float:
                           nn.Dropout(params["dropout_rate"]),
                           nn.Linear(params["hidden_size"], 10))
     optimizer = torch.optim.Adam(model.parameters(), lr=params["learning_rate"])
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         model.train()
         for batch in torch.randperm(len(X_tr)).split(64):
             optimizer.zero_grad()
@@ -105,15 +106,25 @@ def how(backend: str, workers: int) -> str:
             "whenever a thread is free (torch computes outside Python's lock)")
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(text)
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> ut.Result:
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=20, workers=4)
+    parser.add_argument("--epochs", type=positive, default=EPOCHS,
+                        help=f"epochs per trial (default {EPOCHS})")
     args = parser.parse_args(argv)
-    print(parser.banner(args, f"maximize validation accuracy after {EPOCHS} epochs"))
+    print(parser.banner(args, f"maximize validation accuracy after {args.epochs} epochs"))
     print(how(args.backend, args.workers))
     started = time.perf_counter()
-    result = ut.optimize(objective, SPACE, direction=DIRECTION, backend=args.backend,
-                         n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                         storage=args.storage, callbacks=parser.callbacks(args))
+    result = ut.optimize(partial(objective, epochs=args.epochs), SPACE, direction=DIRECTION,
+                         backend=args.backend, n_trials=args.n_trials, n_workers=args.workers,
+                         seed=args.seed, storage=args.storage,
+                         callbacks=parser.callbacks(args))
     wall = time.perf_counter() - started
     times = spans(result)
     busy = sum(e - s for s, e in times)
@@ -126,7 +137,9 @@ def main(argv: list[str] | None = None) -> ut.Result:
     print(f"at most {max_concurrency(result)} trials ran at once; mean concurrency "
           f"{busy / search:.2f}")
     scores = [t.value for t in result.completed]
-    print(f"mean score {statistics.fmean(scores):.4f}, std {statistics.pstdev(scores):.4f}")
+    if scores:  # the slide's statistics
+        print(f"mean score {statistics.fmean(scores):.4f}, std "
+              f"{statistics.pstdev(scores):.4f}")
     print(f"best validation accuracy {result.best_value:.4f} with {result.best_params}")
     return result
 

@@ -1,4 +1,4 @@
-"""Early stopping: inside a trial, patience and restoring the best weights; across trials, pruning.
+"""Early stopping: patience and the best weights restored inside a trial, pruning across trials.
 
 Follows slide 9. Inside each trial, a scikit-learn MLP trains one epoch at a time
 (``partial_fit``, up to 100 epochs as on the slide) and the slide's
@@ -196,10 +196,12 @@ def main(argv: list[str] | None = None) -> ut.Result:
                              n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
                              storage=args.storage, callbacks=callbacks, options=options)
     states = [t.state for t in result.trials]
-    trained = sum(len(t.intermediate) for t in result.trials)
+    trained = sum(len(t.intermediate) for t in result.trials)  # one report per epoch
+    full = len(states) * args.max_epochs
     print(f"{result.backend}: {len(states)} trials, {states.count(ut.TrialState.PRUNED)} "
-          f"pruned; {trained} epochs trained of {len(states)} x {args.max_epochs} without "
-          f"early stopping or pruning ({trained / (len(states) * args.max_epochs):.0%})")
+          f"pruned; {trained} epochs trained, {trained / full:.0%} of the {full} that "
+          f"{len(states)} x {args.max_epochs} epochs would take without early stopping "
+          "or pruning")
     model, stopper = train(result.best_params, ut.Trial(0, result.best_params),
                            args.max_epochs)  # a hand-made Trial never prunes
     _, _, X_te, _, _, y_te = data()

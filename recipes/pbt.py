@@ -1,4 +1,4 @@
-"""Population-Based Training: the worst members of a training population copy the best ones' network and perturb its params.
+"""Population-Based Training: the worst of a training population copy a better member's network, perturbing its params.
 
 Follows slide 5: a population of 10 trains for 10 steps over learning_rate 1e-4..0.1,
 batch_size 16..256 and num_layers 1..5. Each step is one epoch of a scikit-learn MLP
@@ -7,8 +7,9 @@ reports its validation accuracy. The slide's ``PBTOptimizer`` is what ``ray:pbt`
 (Ray Tune's PopulationBasedTraining) does: every ``--interval`` steps a member in the
 bottom 20% (the slide's ``exploit_threshold=0.2``) goes on from a copy of a top
 member's network (``trial.restore``) with its params multiplied by 0.8 or 1.2 (the
-slide's factors), or resampled. The ledger keeps each trial's params history, which
-this script prints. What differs from the slide: real validation scores instead of
+slide's factors), or resampled. The whole population trains at once (``--workers``
+defaults to the population there; each member reserves a share of the cores). The
+ledger keeps each trial's params history, which this script prints. What differs from the slide: real validation scores instead of
 random numbers; Ray exploits the bottom fraction rather than each member with
 probability 0.2; only learning_rate and batch_size are perturbed, because num_layers is
 the shape of the copied network (a member takes it from its donor, unchanged).

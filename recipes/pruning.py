@@ -1,4 +1,4 @@
-"""Pruning: trials whose validation score falls below the others' at the same epoch stop early.
+"""Pruning: a trial scoring below the others' median at the same epoch stops early.
 
 Follows slide 11: up to ``max_epochs=20`` epochs per trial, scored at 5 evaluation
 points (epochs 1, 5, 10, 15, 20: the slide's ``np.linspace(1, 20, 5, dtype=int)``),
