@@ -1,4 +1,4 @@
-"""Asynchronous parallel search: 4 workers, each starting a new trial as soon as its last one ends.
+"""Asynchronous parallel search: 4 workers, a free one starts the next trial at once.
 
 Follows slide 12: 20 trials on 4 workers over learning_rate 1e-4..0.1, hidden_size
 32..256 and dropout_rate 0.1..0.5. The slide's ``AsyncParallelOptimizer`` (a process

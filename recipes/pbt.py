@@ -1,4 +1,4 @@
-"""Population-Based Training: the worst of a training population copy a better member's network, perturbing its params.
+"""Population-Based Training: the worst members copy a better one's network and perturb its params.
 
 Follows slide 5: a population of 10 trains for 10 steps over learning_rate 1e-4..0.1,
 batch_size 16..256 and num_layers 1..5. Each step is one epoch of a scikit-learn MLP
