@@ -25,8 +25,6 @@ import pytest
 
 import unitune as ut
 from benchmarks import ray_sockets
-from recipes import asha as asha_recipe
-from recipes import pbt as pbt_recipe
 
 HISTORY = "unitune:params_history"
 
@@ -162,28 +160,6 @@ def test_queued_trials_beyond_the_budget_wait_for_the_next_resume(tmp_path):
                                                                  (5, queued[1])]
 
 
-def test_asha_prunes_most_trials_and_trains_a_fraction_of_the_epochs():
-    # One worker: which trials ASHA stops then depends only on the seed. With two, it
-    # depends on which trial reaches a rung first (one more trial run to the end moves
-    # the ratio by ~0.08); benchmarks/multifidelity_ray.py measures the 2-worker figures.
-    pruned = asha_recipe.run("ray:asha", n_trials=12, n_workers=1, seed=3)
-    full = asha_recipe.run("ray:random", n_trials=12, n_workers=1, seed=3)
-    # The same seed gives both runs the same configurations, in the same order.
-    assert [t.params for t in pruned.trials] == [t.params for t in full.trials]
-    states = [t.state for t in pruned.trials]
-    assert states.count(ut.TrialState.PRUNED) >= len(states) / 2
-    assert all(t.state is ut.TrialState.COMPLETE for t in full.trials)
-    for t in pruned.trials:
-        if t.state is ut.TrialState.PRUNED:
-            assert 1 <= len(t.intermediate) < asha_recipe.EPOCHS
-        else:
-            assert len(t.intermediate) == asha_recipe.EPOCHS
-            assert t.value == t.intermediate[asha_recipe.EPOCHS]
-    ratio = asha_recipe.epochs_trained(pruned) / asha_recipe.epochs_trained(full)
-    assert ratio <= 0.4, ratio
-    assert 0.0 < pruned.best_value <= 1.0
-
-
 def test_pbt_trial_continues_from_a_copied_state_with_mutated_params():
     # Synchronous PBT: the population meets at steps 3, 6, 9 and 12 and each time the
     # worst quarter (one trial) copies the best: four exploits, whatever the timing.
@@ -294,19 +270,6 @@ def test_pbt_history_records_the_step_of_the_copied_checkpoint(tmp_path):
         if events:
             break
     assert events >= 1
-
-
-def test_pbt_recipe_shows_exploit_events_and_final_accuracy():
-    out = pbt_recipe.main(["--n-trials", "4", "--interval", "5"])
-    assert not out["synchronous"] and out["exploit_events"] >= 1
-    assert all(e["epoch"] % 5 == 0 for e in out["events"])
-    event = out["events"][0]
-    assert event["copied_from"] != event["trial"]
-    changed = {k for k in event["params_after"]
-               if event["params_after"][k] != event["params_before"][k]}
-    assert changed  # the copied trial runs on with other params
-    assert len(out["final_accuracy"]) == 4
-    assert 0.5 < out["best_accuracy"] <= 1.0
 
 
 def constrained(params, trial):
