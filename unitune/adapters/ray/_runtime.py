@@ -28,6 +28,7 @@ from unitune.errors import InvalidOption
 
 __all__ = ["check_resources", "ensure_runtime", "quiet_tune", "shutdown"]
 
+_THREAD_TIMEOUT = "60"  # seconds; see ensure_runtime
 _TEMP_ROOT = "/tmp"  # short: Ray's Unix socket paths (limit ~107 bytes) live below it
 _started: dict[str, Any] = {}  # what unitune started: {"address": str|None, "cpus": float}
 
@@ -109,7 +110,13 @@ def ensure_runtime(address: str | None, cpus: float, verbose: int) -> None:
                 "give the address printed by `ray start --head` (host:port)") from None
         _started.update(address=address, cpus=0.0)
         return
-    with _env({"PYTHONPATH": _worker_path()}), _loopback_node():
+    # A reused actor (reuse_actors=True: PBT's exploits, Hyperband's pauses) waits for
+    # the previous trial's thread to end for TUNE_FUNCTION_THREAD_TIMEOUT_S, 2 s by
+    # default; on a loaded machine that was missed and a PBT member failed. The workers
+    # inherit the variable from the runtime's start (unless the user set it).
+    thread_timeout = os.environ.get("TUNE_FUNCTION_THREAD_TIMEOUT_S", _THREAD_TIMEOUT)
+    with _env({"PYTHONPATH": _worker_path(), "TUNE_FUNCTION_THREAD_TIMEOUT_S": thread_timeout}), \
+            _loopback_node():
         ray.init(num_cpus=max(1, int(-(-cpus // 1))),  # GPUs: Ray detects them
                  include_dashboard=False, log_to_driver=bool(verbose),
                  logging_level=logging_level, _node_ip_address="127.0.0.1",
