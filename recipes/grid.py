@@ -1,4 +1,4 @@
-"""Grid search: every point of the slide's SVC param_grid, 5-fold accuracy, checked against GridSearchCV.
+"""Grid search: every point of the slide's SVC param_grid, checked against GridSearchCV.
 
 Slide 1 gives GridSearchCV an ``SVC()`` and a ``param_grid`` of 3 x 2 x 4 = 24 points;
 unitune reads that dict as it is (``ut.Space.coerce``) and ``optuna:grid`` runs each point

@@ -1,4 +1,4 @@
-"""Optuna + XGBoost: the slide's six XGBClassifier params, 5-fold accuracy, 100 trials, pruning after each fold.
+"""Optuna + XGBoost: the slide's cross-validated XGBClassifier, pruned after each fold.
 
 Slide 4's objective cross-validates an ``XGBClassifier`` over six parameters with
 ``trial.suggest_*`` and Optuna maximises the mean 5-fold accuracy over 100 trials. The

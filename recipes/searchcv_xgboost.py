@@ -1,4 +1,4 @@
-"""SearchCV recipe: tune XGBoost inside a scikit-learn Pipeline, with per-fold pruning where the backend prunes.
+"""SearchCV: XGBoost in a scikit-learn Pipeline, pruned per fold where the backend prunes.
 
 ``unitune.sklearn.SearchCV`` is a scikit-learn search estimator: each candidate's folds
 are fitted one by one and, on a backend that prunes, the running mean accuracy is

@@ -80,19 +80,19 @@ def test_random_search_honours_backend_and_budget(capsys):
     assert f"optuna:tpe: 3 trials, best 2-fold accuracy {result.best_value:.4f}" in out
 
 
-def test_bayesian_searchcv_reads_the_slides_space_and_prints_a_best_so_far_curve(capsys):
+def test_bayesian_searchcv_reads_the_slides_space_and_prints_a_best_so_far_curve(capsys,
+                                                                                 recwarn):
     assert bayesian.SLIDE == 3
     assert bayesian.SPACE == ut.Space(  # skopt's Integer/Real, log-uniform priors as log
         hidden_layer_sizes=ut.Int(50, 200), learning_rate_init=ut.Float(1e-4, 0.1, log=True),
         max_iter=ut.Int(100, 500), alpha=ut.Float(1e-5, 0.1, log=True))
-    search = bayesian.main(["--n-trials", "6", "--n-initial-points", "3", "--cv", "2",
+    result = bayesian.main(["--n-trials", "6", "--n-initial-points", "3", "--cv", "2",
                             "--every", "2", "--n-samples", "300"])
-    result = search.result_
     _check(result, bayesian, "skopt:gp", 6)
-    assert type(search.best_estimator_).__name__ == "MLPClassifier"  # the slide's model
-    assert search.best_params_ == result.best_params
-    assert search.best_score_ == result.best_value
     out = capsys.readouterr().out
+    # SearchCV's best (best_score_, best_params_) is the study's
+    assert (f"skopt:gp: 6 candidates, best 2-fold accuracy {result.best_value:.4f} with "
+            f"{dict(sorted(result.best_params.items()))}") in out
     assert sum(line.startswith("trial ") for line in out.splitlines()) == 6
     curve = [(int(n), float(v)) for n, v in re.findall(r"after +(\d+) trials: best (\S+)", out)]
     assert [n for n, _ in curve] == [2, 4, 6]
@@ -100,7 +100,8 @@ def test_bayesian_searchcv_reads_the_slides_space_and_prints_a_best_so_far_curve
     assert values == sorted(values) and values[-1] == round(result.best_value, 4)
     for n, v in curve:
         assert v == round(max(t.values[0] for t in result.trials[:n]), 4)
-    assert "ConvergenceWarning" not in capsys.readouterr().err
+    # max_iter is searched: hitting it is not warned about once per fold
+    assert not [w for w in recwarn if w.category.__name__ == "ConvergenceWarning"]
 
 
 def test_quickstart_maximises_accuracy_and_prints_each_trial(capsys):
