@@ -29,14 +29,53 @@ def assert_pruning(result: ut.Result, max_steps: int) -> None:
     assert all(len(t.intermediate) >= 1 for t in result.trials)
 
 
-def test_optuna_xgboost_prunes_and_stops_early(capsys):
-    result = optuna_xgboost.main(["--n-trials", "10", "--rounds", "60", "--report-every", "5",
-                                  "--patience", "10"])
-    assert len(result.trials) == 10
+def test_optuna_xgboost_prunes_after_folds_and_scores_like_cross_val_score(capsys):
+    from sklearn.model_selection import cross_val_score
+    from xgboost import XGBClassifier
+
+    assert optuna_xgboost.SLIDE == 4 and list(optuna_xgboost.SPACE) == [  # the slide's six
+        "n_estimators", "max_depth", "learning_rate", "min_child_weight", "subsample",
+        "colsample_bytree"]
+    result = optuna_xgboost.main(["--n-trials", "12", "--cv", "3", "--max-estimators", "50"])
+    assert len(result.trials) == 12
     assert in_space(optuna_xgboost.SPACE, result.best_params)
-    assert_pruning(result, max_steps=60 // 5)
-    assert 0.9 < result.best_value <= 1.0  # validation AUC
-    assert "pruned" in capsys.readouterr().out
+    assert_pruning(result, max_steps=2)  # reports after folds 1 and 2 of 3
+    # a finished trial's value is the slide's number: cross_val_score's mean accuracy
+    X, y = optuna_xgboost._data()
+    best = {**result.best_params, "n_estimators": 50}  # --max-estimators 50
+    slide = cross_val_score(XGBClassifier(**best, n_jobs=1, random_state=0), X, y, cv=3,
+                            scoring="accuracy").mean()
+    assert result.best_value == pytest.approx(slide, abs=1e-12)
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("pruning: Optuna's median pruner")
+    pruned = sum(t.state is PRUNED for t in result.trials)
+    fits = sum(3 if t.state is COMPLETE else len(t.intermediate) for t in result.trials)
+    assert f"12 trials, {12 - pruned} complete, {pruned} pruned, 0 failed; {fits} of 36" in out[-2]
+
+
+def test_optuna_xgboost_on_a_backend_without_pruning_says_so_and_reports_nothing(capsys,
+                                                                                  recwarn):
+    result = optuna_xgboost.main(["--backend", "skopt:gp", "--n-trials", "3", "--cv", "2",
+                                  "--max-estimators", "10"])
+    assert [t.state for t in result.trials] == [COMPLETE] * 3
+    assert all(not t.intermediate for t in result.trials)
+    out = capsys.readouterr().out
+    assert "no pruning (skopt:gp does not prune): every trial runs all 2 folds" in out
+    assert "6 of 6 fold fits run" in out
+    # no trial.report, so no warning that reports are not pruned on skopt
+    assert not [w for w in recwarn if "does not prune" in str(w.message)]
+
+
+def test_optuna_xgboost_early_stopping_stops_boosting_in_each_fold():
+    from xgboost import XGBClassifier
+
+    X, y = optuna_xgboost._data()
+    model = optuna_xgboost._fit(XGBClassifier(n_estimators=500, learning_rate=0.5, n_jobs=1),
+                                X, y, early_stopping=5)
+    assert model.best_iteration < 100  # stopped long before 500 rounds
+    assert model.get_booster().num_boosted_rounds() == model.best_iteration + 6
+    plain = optuna_xgboost._fit(XGBClassifier(n_estimators=50, n_jobs=1), X, y, 0)
+    assert plain.get_booster().num_boosted_rounds() == 50
 
 
 def stop_epoch(t: ut.TrialRecord) -> int:

@@ -7,6 +7,7 @@ are the reference wherever scikit-learn has an answer.
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import warnings
@@ -141,14 +142,30 @@ def test_xgboost_recipe_reports_pruned_candidates():
         [sys.executable, "recipes/searchcv_xgboost.py", "--n-trials", "6", "--cv", "3"],
         capture_output=True, text=True, timeout=300, check=True,
         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
-    line = out.stdout.splitlines()[0]
-    assert "6 candidates" in line and "pruned before the last fold" in line
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("maximize 3-fold accuracy of an XGBoost pipeline with "
+                               "optuna:tpe, 6 trials")
+    assert lines[1].startswith("pruning: optuna:tpe may stop a candidate")
+    assert sum(line.startswith("trial ") for line in lines) == 6
+    summary = next(line for line in lines if line.startswith("backend "))
+    found = re.fullmatch(r"backend optuna:tpe: 6 candidates, (\d+) completed, (\d+) pruned "
+                         r"before the last fold \((\d+) of 18 fold fits saved\), (\d+) failed",
+                         summary)
+    assert found, summary
+    completed, pruned, saved, failed = map(int, found.groups())
+    assert completed + pruned + failed == 6
+    assert saved >= pruned  # each pruned candidate skipped at least its last fold
+    test_accuracy = float(lines[-1].rsplit(" ", 1)[1])
+    assert lines[-1].startswith("held-out test accuracy") and 0.5 < test_accuracy <= 1.0
+
+
+def test_xgboost_recipe_runs_without_pruning_on_a_backend_that_does_not_prune():
+    # it used to pass pruning=True whatever the backend: skopt:gp was refused
     from recipes.searchcv_xgboost import run
 
-    report = run(n_trials=6, cv=3)
-    assert report.completed + report.pruned_before_last_fold + report.failed == 6
-    assert report.fits_saved >= report.pruned_before_last_fold  # each skipped >= 1 fold
-    assert 0.5 < report.test_accuracy <= 1.0
+    report = run(backend="skopt:gp", n_trials=3, cv=2)
+    assert report.backend == "skopt:gp" and not report.pruning
+    assert report.completed == 3 and report.pruned_before_last_fold == 0
 
 
 def test_multimetric_scoring_with_refit_metric_matches_gridsearchcv(cancer):
@@ -379,6 +396,30 @@ def test_options_survive_clone_and_set_params():
     copy.set_params(options={"n_startup_trials": 2})
     assert copy.options == {"n_startup_trials": 2} and search.options == options
     assert SearchCV(SVC(), {"C": [1.0]}).options is None
+
+
+def test_callbacks_see_each_candidate_as_it_finishes(wine):
+    X, y = wine
+    seen: list[ut.TrialRecord] = []
+    folds_fitted = []  # when each callback ran: the fits done so far
+
+    def progress(record: ut.TrialRecord) -> None:
+        seen.append(record)
+        folds_fitted.append(_CountingSVC.fits)
+
+    _CountingSVC.fits = 0
+    grid = {"C": [0.1, 1, 10], "kernel": ["rbf", "linear"]}
+    search = SearchCV(_CountingSVC(), grid, backend="optuna:grid", cv=3,
+                      callbacks=[progress]).fit(X, y)
+    # one call per candidate, as it finished (its 3 folds fitted, the next not begun)
+    assert [r.number for r in seen] == [r.number for r in search.result_.trials]
+    assert folds_fitted == [3 * k for k in range(1, 7)]
+    means = dict(zip(map(repr, search.cv_results_["params"]),
+                     search.cv_results_["mean_test_score"]))
+    for r in seen:
+        assert r.values[0] == means[repr(dict(r.params))]
+    with pytest.raises(ut.InvalidOption, match="'callbacks' parameter"):
+        SearchCV(SVC(), grid, callbacks=progress).fit(X, y)  # one callable, not a list
 
 
 class _CountingSVC(SVC):

@@ -22,7 +22,7 @@ import numbers
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,9 @@ class SearchCV(BaseSearchCV):
     ``skopt:gp``, ``{"pop_size": 8}`` for ``pymoo:ga``); an option the backend does not
     accept raises ``ut.InvalidOption`` naming it, before any fit. ``storage``/``study_name``
     keep the trials in a ledger; trials stored by an earlier fit are re-scored fold by
-    fold, since only their mean is in the ledger.
+    fold, since only their mean is in the ledger. ``callbacks`` are called with each
+    candidate's ``ut.TrialRecord`` as it finishes (its mean score in ``values``), as
+    ``ut.optimize``'s are: a progress line, a best-so-far curve.
     """
 
     _parameter_constraints: dict = {
@@ -103,6 +105,7 @@ class SearchCV(BaseSearchCV):
         "storage": "no_validation",
         "study_name": [str, None],
         "options": [Mapping, None],
+        "callbacks": [list, tuple, None],
     }
 
     def __init__(self, estimator: Any, space: Any, *, backend: str = "optuna:tpe",
@@ -111,6 +114,7 @@ class SearchCV(BaseSearchCV):
                  pruning: bool = False, error_score: Any = np.nan,
                  return_train_score: bool = False, storage: Any = None,
                  study_name: str | None = None, options: Mapping[str, Any] | None = None,
+                 callbacks: Sequence[Callable[[TrialRecord], Any]] | None = None,
                  verbose: int = 0) -> None:
         self.estimator = estimator
         self.space = space
@@ -127,6 +131,7 @@ class SearchCV(BaseSearchCV):
         self.storage = storage
         self.study_name = study_name
         self.options = options
+        self.callbacks = callbacks
         self.verbose = verbose
 
     # scikit-learn shows an estimator's params (print, a notebook's cell): not the password
@@ -240,6 +245,7 @@ class SearchCV(BaseSearchCV):
             result = optimize(objective, space, backend=self.backend, direction="maximize",
                               n_trials=n_trials, seed=self.seed, storage=self.storage,
                               study_name=self.study_name, options=self.options,
+                              callbacks=self.callbacks or (),
                               on_failure="stop" if raise_errors else "continue")
         except ObjectiveError as exc:
             if raise_errors and exc.__cause__ is not None:
