@@ -1,4 +1,4 @@
-"""The four search recipes (grid, random, Bayesian, genetic) with tiny budgets: what a
+"""The search recipes (grid, random, Bayesian) with tiny budgets: what a
 user relies on is that the flags are honoured, every trial lands inside the space, and
 the grid recipe is GridSearchCV's search."""
 
@@ -9,7 +9,7 @@ import re
 import pytest
 
 import unitune as ut
-from recipes import bayesian, evolutionary, grid, random_search
+from recipes import bayesian, grid, random_search
 
 
 def _check(result: ut.Result, recipe, backend: str, n_trials: int) -> None:
@@ -69,11 +69,3 @@ def test_bayesian_prints_a_best_so_far_curve(capsys):
     for n, v in curve:
         assert v == round(max(t.values[0] for t in result.trials[:n]), 4)
 
-
-def test_evolutionary_runs_generations_of_pop_size(capsys):
-    result = evolutionary.main(["--n-trials", "6", "--pop-size", "3", "--cv", "2",
-                                "--max-iter", "10"])
-    _check(result, evolutionary, "pymoo:ga", 6)
-    out = capsys.readouterr().out
-    assert "trials   0-  2: best" in out and "trials   3-  5: best" in out
-    assert {t.params["activation"] for t in result.trials} <= {"relu", "tanh", "logistic"}

@@ -1,12 +1,12 @@
 """The training recipes run end to end on tiny budgets: trial counts, best params in the
-space, pruning where pruning is the point, concurrency on Ray, a CNN better than chance."""
+space, pruning where pruning is the point, concurrency on Ray."""
 
 from __future__ import annotations
 
 from rendezvous import meet, met
 
 import unitune as ut
-from recipes import async_parallel, hyperband, optuna_xgboost, vision
+from recipes import async_parallel, hyperband, optuna_xgboost
 
 PRUNED, COMPLETE = ut.TrialState.PRUNED, ut.TrialState.COMPLETE
 
@@ -80,12 +80,3 @@ def test_async_parallel_runs_two_trials_at_once(capsys, monkeypatch, tmp_path):
     out = capsys.readouterr().out
     assert "trials/s" in out and "at most 2 trials ran at once" in out
 
-
-def test_vision_cnn_beats_chance_and_pruned_trials_stop_early():
-    result = vision.main(["--n-trials", "7", "--epochs", "2"])
-    assert len(result.trials) == 7
-    assert in_space(vision.SPACE, result.best_params)
-    assert result.best_value > 0.3  # chance is 0.1
-    complete = [len(t.intermediate) for t in result.trials if t.state is COMPLETE]
-    assert complete and all(n == 2 for n in complete)
-    assert all(len(t.intermediate) < 2 for t in result.trials if t.state is PRUNED)
