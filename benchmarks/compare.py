@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
-from benchmarks._timing import write_json  # noqa: E402
+from benchmarks._results import add_out, write_report  # noqa: E402
 from benchmarks.problems import PROBLEMS, Problem  # noqa: E402
 
 # Backends whose point is not single-objective search on a continuous box.
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="default: every installed single-objective-capable backend")
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "compare.json"))
+    add_out(parser, "compare")
     args = parser.parse_args(argv)
     from unitune.adapters import get
 
@@ -190,8 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"{args.trials} trials, seeds 0..{args.seeds - 1}: median best over seeds; "
           f"{POPULATION_RULE}")
     print(table(report))
-    if args.out:
-        write_json(args.out, report)
+    write_report(args.out, "compare", report)
     return report
 
 

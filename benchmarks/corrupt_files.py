@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import sqlite3
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import unitune as ut  # noqa: E402
+from benchmarks._results import add_out, write_report  # noqa: E402
 from unitune import cli  # noqa: E402
 
 SPACE = ut.Space(x=ut.Float(-3.0, 3.0))
@@ -150,8 +150,7 @@ def case(folder: Path, kind: str) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", help="folder for the files (default: a temporary one)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" /
-                                             "corrupt_files.json"))
+    add_out(parser, "corrupt_files")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.dir or tmp)
@@ -166,11 +165,11 @@ def main(argv: list[str] | None = None) -> dict:
         "not_as_expected": [c["kind"] for c in cases if not c["as_expected"]],
         "cases": cases,
     }
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(f"{report['kinds']} kinds of file; overwritten or broken: "
           f"{report['overwritten_or_broken']}; refused by a run: {report['refused_by_run']}; "
           f"changed legitimately: {report['changed_legitimately']}; tracebacks: "
           f"{report['tracebacks']}; not as expected: {report['not_as_expected'] or 'none'}")
+    write_report(args.out, "corrupt_files", report, indent=1)
     return report
 
 

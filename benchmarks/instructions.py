@@ -13,7 +13,6 @@ process under callgrind, about 50 times slower than normal: a minute or two a co
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -22,6 +21,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._results import add_out, write_report  # noqa: E402
 
 _RUN = """
 import math, sys
@@ -55,8 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--backends", default="optuna:random,optuna:tpe,pymoo:ga")
     parser.add_argument("--low", type=int, default=20)
     parser.add_argument("--high", type=int, default=320)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
-                                             "instructions.json"))
+    add_out(parser, "instructions")
     args = parser.parse_args(argv)
     base_rev = subprocess.run(["git", "rev-parse", args.base], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout.strip()
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
                            capture_output=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args.out, "instructions", report)
     return report
 
 

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
-from benchmarks._timing import interleave, median, ratio, ratios, write_json  # noqa: E402
+from benchmarks._results import add_out, write_report  # noqa: E402
+from benchmarks._timing import interleave, median, ratio, ratios  # noqa: E402
 from benchmarks.problems import BRANIN, branin  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -57,8 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
-                                             "overhead_optuna.json"))
+    add_out(parser, "overhead_optuna")
     args = parser.parse_args(argv)
     n = args.trials
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{report['journal_extra_ms_unitune']:+.2f} ms, Optuna journal "
           f"{report['journal_extra_ms_optuna']:+.2f} ms, Optuna SQLite "
           f"{report['sqlite_extra_ms_optuna']:+.2f} ms")
-    write_json(args.out, report)
+    write_report(args.out, "overhead_optuna", report)
     return report
 
 

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
-from benchmarks._timing import interleave, median, ratio, ratios, write_json  # noqa: E402
+from benchmarks._results import add_out, write_report  # noqa: E402
+from benchmarks._timing import interleave, median, ratio, ratios  # noqa: E402
 from benchmarks.problems import BRANIN, branin  # noqa: E402
 
 SKOPT_TIME = [0.0]  # seconds spent inside skopt.Optimizer.ask/tell since the last reset
@@ -135,8 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the quality check")
     parser.add_argument("--quality-trials", type=int, default=40)
     parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
-                                             "overhead_skopt.json"))
+    add_out(parser, "overhead_skopt")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{', '.join(f'{b:.4f}' for b in q['best_values'])}; median {q['median_best']:.4f}"
               f" (optimum {q['optimum']}, gap {q['gap']:+.4f}, within 0.05: "
               f"{q['within_0.05']})")
-    write_json(args.out, report)
+    write_report(args.out, "overhead_skopt", report)
     return report
 
 

@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._timing import write_json  # noqa: E402
+from benchmarks._results import add_out, write_report  # noqa: E402
 
 STUDY = "kills"
 BLOCK_AFTER = "UNITUNE_KILLS_BLOCK_AFTER"
@@ -180,8 +180,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--anywhere", action="store_true")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
-                                             "resume_kills.json"))
+    add_out(parser, "resume_kills")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,7 +194,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                   f"{row['duplicated']} duplicated params, {row['stalled']} stalled restarts; "
                   f"{row['complete']}/{row['trials']} COMPLETE, final run {row['final']}, "
                   f"{row['seconds']} s", flush=True)
-    write_json(args.out, rows)
+    write_report(args.out, "resume_kills", rows)
     return rows
 
 

@@ -20,6 +20,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._results import add_out, write_report  # noqa: E402
 
 # script -> (extra arguments, the key path of the unitune-over-engine ratio it reports)
 SCRIPTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
@@ -50,8 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--base", required=True, help="git revision to compare against")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default=",".join(SCRIPTS))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
-                                             "revisions.json"))
+    add_out(parser, "revisions")
     args = parser.parse_args(argv)
     names = args.only.split(",")
     base_rev = subprocess.run(["git", "rev-parse", args.base], cwd=ROOT, capture_output=True,
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
         report["scripts"][name] = {"base_ratios": sides["base"], "head_ratios": sides["head"],
                                    "base_median": b, "head_median": h, "head_over_base": h / b}
         print(f"{name:<7} unitune/engine: base {b:.4f}, head {h:.4f}; head/base {h / b:.4f}")
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args.out, "revisions", report)
     return report
 
 

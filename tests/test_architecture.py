@@ -19,7 +19,7 @@ ROOT = Path(unitune.__file__).parent
 # A module missing here fails the test: a new module gets its place on purpose.
 LAYERS: dict[str, int] = {
     "unitune.errors": 0,
-    "unitune._checks": 1, "unitune._secrets": 1, "unitune.records": 1, "unitune.space": 1,
+    "unitune._checks": 1, "unitune._secrets": 1, "unitune._portable": 1, "unitune._logs": 1, "unitune.records": 1, "unitune.space": 1,
     "unitune._interrupts": 1,
     "unitune.ledger": 2, "unitune.ledger._writable": 2,
     "unitune.adapters": 3, "unitune.adapters.base": 3,  # the registry and the protocol
@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "unitune.adapters.ray": 5, "unitune.adapters._optuna_options": 5,
     "unitune._driver": 6, "unitune.optimize": 6,
     "unitune.sklearn": 7, "unitune._cv_results": 7, "unitune.cli": 7, "unitune._text": 7,
-    "unitune._worker": 7, "unitune._script": 7,
+    "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,
     "unitune": 7,
 }
 MAX_FILE_LINES = 400

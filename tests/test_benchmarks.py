@@ -3,7 +3,12 @@ same figures when it is run again."""
 
 from __future__ import annotations
 
+import ast
 import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +16,8 @@ import unitune as ut
 from benchmarks import compare
 from benchmarks.problems import BRANIN, HARTMANN6
 from unitune.adapters import get
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_problems_have_their_known_optima():
@@ -135,3 +142,54 @@ def test_interleave_takes_the_sides_in_turn():
     assert runs == {"a": [0, 1, 2], "b": [2, 4, 6], "slow": [0]}
     assert ratios(runs["b"], [1, 2, 3]) == [2, 2, 2]
     assert ratio(runs["b"], [1, 2, 3]) == 2
+
+
+# script, tiny arguments, the committed figures it would have replaced before
+SCRIPTS_WRITING_FIGURES = [
+    ("compare", ["--problems", "branin", "--backends", "optuna:random", "--trials", "3",
+                 "--seeds", "1"]),
+    ("corrupt_files", []),
+    ("overhead_optuna", ["--trials", "5", "--repeats", "1"]),
+    ("resume_kills", ["--backends", "optuna:random", "--kills", "1", "--trials", "4"]),
+]
+
+
+@pytest.mark.parametrize("script,argv", SCRIPTS_WRITING_FIGURES,
+                         ids=[s for s, _ in SCRIPTS_WRITING_FIGURES])
+def test_a_run_without_out_leaves_the_committed_figures_as_they_are(script, argv):
+    """Run as a user runs it, without --out, a script writes its figures to a new file in
+    benchmarks/results/ (and says which); the committed NAME.json stays byte for byte."""
+    results = ROOT / "benchmarks" / "results"
+    committed = results / f"{script}.json"
+    before = committed.read_bytes()
+    proc = subprocess.run([sys.executable, f"benchmarks/{script}.py", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    after = committed.read_bytes()
+    committed.write_bytes(before)  # put back, should the test fail
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert after == before
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("figures written to "), last
+    written = Path(last.removeprefix("figures written to "))
+    try:
+        assert written.parent == results and written.name.startswith(f"{script}-")
+        assert json.loads(written.read_text())  # the figures are there
+    finally:
+        written.unlink(missing_ok=True)
+
+
+def test_no_script_names_a_committed_file_itself():
+    """Only benchmarks/_results.py knows the results folder; a script that builds a path
+    into it (a default --out) would overwrite the committed figures again."""
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        if path.name == "_results.py":
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        named = [node.value for node in ast.walk(tree)
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                 and id(node) not in docstrings
+                 and (node.value == "results" or "results/" in node.value)]
+        assert not named, (path.name, named)

@@ -91,6 +91,89 @@ def test_multi_objective_and_options_from_the_command_line(workdir):
     assert len(result.trials) == 20 and result.directions == ("minimize", "minimize")
 
 
+SCORED = textwrap.dedent("""
+    SPACE = {"x": [0, 1, 2, 3]}
+    DIRECTION = "maximize"
+
+    def accuracy(params):
+        \"\"\"Accuracy on held-out data.\"\"\"
+        return params["x"] / 3
+    """)
+
+
+def test_a_direction_declared_in_the_objective_file_is_used_and_stated_first(workdir):
+    (workdir / "scored.py").write_text(SCORED)
+    proc = cli("run", "scored.py:accuracy", "--n-trials", "6", "--seed", "0", cwd=workdir)
+    assert proc.stdout.splitlines()[0] == ("study 'scored:accuracy': maximize with "
+                                           "optuna:tpe, 6 trials, seed 0, in "
+                                           ".unitune/studies.journal")
+    assert proc.stderr == ""
+    result = ut.load("scored:accuracy", str(workdir / ".unitune" / "studies.journal"))
+    assert result.directions == ("maximize",)
+    assert result.best_value == max(t.value for t in result.completed)
+
+
+@pytest.mark.parametrize("declared, flags, warned", [
+    ("", [], True),  # the name says accuracy: a warning, once
+    ("", ["--direction", "maximize"], False),
+    ("", ["--direction", "minimize"], False),  # said on purpose: no warning
+    ("DIRECTION = 'minimize'", [], False),
+])
+def test_a_score_run_without_a_direction_is_warned_once(workdir, declared, flags, warned):
+    (workdir / "scored.py").write_text(SCORED.replace('DIRECTION = "maximize"', declared))
+    proc = cli("run", "scored.py:accuracy", "--n-trials", "2", "--quiet", *flags, cwd=workdir)
+    warnings = [ln for ln in proc.stderr.splitlines() if "warning" in ln]
+    if warned:
+        assert warnings == [
+            "unitune: warning: no --direction given (nor DIRECTION in scored.py), so the "
+            "study minimizes; the objective looks like a score ('accuracy'): add "
+            "--direction maximize if higher is better"]
+        assert proc.stdout.splitlines()[0].startswith("study 'scored:accuracy': minimize ")
+    else:
+        assert warnings == []
+
+
+def test_a_loss_without_a_direction_is_minimized_without_a_warning(workdir):
+    proc = cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "2",
+               cwd=workdir)
+    assert proc.stderr == "" and ": minimize with optuna:tpe" in proc.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize("declared, message", [
+    ("DIRECTION = 'max'", "scored.py: DIRECTION = 'max'; it must be 'minimize' or 'maximize'"),
+    ("DIRECTIONS = 'maximize'", "scored.py: DIRECTIONS = 'maximize'; it must be a list of "
+     "'minimize'/'maximize', one per objective value"),
+    ("DIRECTION = 'maximize'\nDIRECTIONS = ['maximize']",
+     "scored.py declares both DIRECTION and DIRECTIONS; keep one"),
+])
+def test_a_wrong_declared_direction_is_refused_in_one_line(workdir, declared, message):
+    (workdir / "scored.py").write_text(SCORED.replace('DIRECTION = "maximize"', declared))
+    proc = cli("run", "scored.py:accuracy", "--n-trials", "2", cwd=workdir, check=False)
+    assert proc.returncode == 2 and proc.stderr == f"unitune: error: {message}\n"
+    assert not (workdir / ".unitune").exists()
+
+
+def test_a_pareto_front_prints_each_distinct_point_once_with_its_count(workdir):
+    (workdir / "few.py").write_text(textwrap.dedent("""
+        SPACE = {"x": [0, 1]}
+        DIRECTIONS = ["minimize", "maximize"]
+
+        def cost_gain(params):
+            return params["x"], params["x"]
+        """))
+    out = cli("run", "few.py:cost_gain", "--n-trials", "12", "--seed", "0",
+              "--backend", "optuna:random", cwd=workdir).stdout
+    result = ut.load("few:cost_gain", str(workdir / ".unitune" / "studies.journal"))
+    counts = {x: sum(t.params["x"] == x for t in result.trials) for x in (0, 1)}
+    assert min(counts.values()) >= 2  # both points hit more than once in 12 draws
+    assert "Pareto front: 12 trials, 2 distinct points (minimize, maximize)" in out
+    rows = out.split("Pareto front:")[1].splitlines()[3:]
+    assert len(rows) == 2
+    for row, x in zip(rows, (0, 1)):
+        first = min(t.number for t in result.trials if t.params["x"] == x)
+        assert row.split()[0] == str(first) and row.split()[-1] == str(counts[x])
+
+
 def test_failing_trials_are_reported_and_the_run_goes_on(workdir):
     out = cli("run", "obj.py:broken", "--space", "space.yaml", "--n-trials", "3", cwd=workdir)
     assert out.stdout.count("FAIL") >= 3 and "(ValueError: no data)" in out.stdout

@@ -3,6 +3,10 @@ samplers and pruners chosen by option."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import optuna
 import pytest
 
@@ -133,3 +137,19 @@ def test_nsga2_population_and_multi_objective():
     front = result.pareto_front
     assert len(front) >= 5
     assert all(-0.5 <= t.params["x"] <= 2.5 for t in front)
+
+
+def test_an_engine_warning_repeated_every_trial_is_shown_once_per_run():
+    script = textwrap.dedent("""
+        import unitune as ut
+        space = ut.Space(x=ut.Float(0, 1), kind=ut.Categorical(["a", "b"]))
+        for run in range(2):  # each run shows it once: the filter ends with the run
+            ut.optimize(lambda p: p["x"], space, backend="optuna:cmaes", n_trials=6, seed=run)
+            print("run", run, "done", file=__import__("sys").stderr, flush=True)
+        """)
+    err = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=300).stderr
+    runs = err.split("run 0 done")
+    for text in runs:
+        assert text.count("is sampled independently using `RandomSampler` instead of "
+                          "`CmaEsSampler`") == 1, err

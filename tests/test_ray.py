@@ -330,7 +330,7 @@ def test_an_objective_ray_cannot_pickle_is_refused_before_any_trial(tmp_path):
             return params["x"]
 
     path = str(tmp_path / "l.journal")
-    with pytest.raises(ut.InvalidOption, match=r"holds_a_lock.*cannot be pickled.*lock"):
+    with pytest.raises(ut.ObjectiveError, match=r"holds_a_lock.*cannot be pickled.*lock"):
         ut.optimize(holds_a_lock, ut.Space(x=ut.Float(0, 1)), backend="ray:random",
                     n_trials=3, storage=path, study_name="s")
     assert ut.load("s", path).trials == ()

@@ -105,7 +105,7 @@ def test_a_worker_joins_a_running_study_and_they_share_its_budget(workdir):
                             env={**os.environ, "ROLE": "worker"})
     out, err = run.communicate(timeout=300)
     assert run.returncode == 0 and worker.returncode == 0, err + worker.stderr
-    assert "worker joins study 'obj:slow': optuna:tpe, until it holds 32 trials" in worker.stdout
+    assert "worker joins study 'obj:slow' (minimize): optuna:tpe, until it holds 32 trials" in worker.stdout
     recorded = ut.ledger.open_existing("obj:slow", str(journal)).settings()["objective"]
     assert f"worker runs the objective the ledger names: {recorded!r}" in worker.stderr
 
@@ -204,7 +204,7 @@ def test_a_worker_started_before_the_run_waits_for_the_study(workdir):
         worker.communicate()
     assert worker.returncode == 0, err
     assert err == ""  # it said it waits once
-    assert "worker joins study 'obj:paired': optuna:tpe, until it holds 4 trials" in out
+    assert "worker joins study 'obj:paired' (minimize): optuna:tpe, until it holds 4 trials" in out
     assert f"study 'obj:paired' in .unitune/studies.journal: {n} trials ({n} COMPLETE)" \
         in run.stdout
     trials = owners(str(workdir / ".unitune" / "studies.journal"), "obj:paired")

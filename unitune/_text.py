@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["fmt", "table", "trial_line"]
+__all__ = ["distinct_points", "fmt", "table", "trial_line"]
 
 
 def fmt(value: Any) -> str:
@@ -29,3 +29,12 @@ def trial_line(record: Any) -> str:
     why = f"  ({record.error.splitlines()[0]})" if record.error else ""
     params = ", ".join(f"{k}={fmt(v)}" for k, v in record.params.items())
     return f"trial {record.number:>4}  {record.state.value:<8} {values:>12}  {params}{why}"
+
+
+def distinct_points(trials: Sequence[Any]) -> list[tuple[Any, int]]:
+    """Each distinct (values, params) once, by values, with how many trials hit it (a
+    genetic algorithm re-evaluates the same point many times)."""
+    groups: dict[tuple[Any, str], list[Any]] = {}
+    for t in sorted(trials, key=lambda t: (t.values, t.number)):
+        groups.setdefault((tuple(t.values), repr(sorted(t.params.items()))), []).append(t)
+    return [(same[0], len(same)) for same in groups.values()]

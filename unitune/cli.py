@@ -8,7 +8,6 @@ default, so a killed run is finished by running the same command again.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -16,7 +15,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from unitune._interrupts import Interrupts
-from unitune._text import fmt, table, trial_line
+from unitune._objective_file import UsageError as _UsageError
+from unitune._objective_file import load_objective
+from unitune._text import distinct_points, fmt, table, trial_line
 
 DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
 
@@ -24,10 +25,6 @@ DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-class _UsageError(Exception):
-    """A mistake in the command line or its files: exit 2 with one line."""
 
 
 def _default_storage() -> str:
@@ -46,45 +43,6 @@ def _storage(args: argparse.Namespace, must_exist: bool = True) -> str:
     if must_exist and "://" not in storage and not Path(storage).is_file():
         raise _UsageError(f"storage file {storage!r} does not exist")
     return storage
-
-
-def _load_objective(spec: str) -> tuple[Any, Any, str]:
-    """``FILE.py:FUNCTION`` -> (function, module, default study name)."""
-    path_text, sep, func_name = spec.rpartition(":")
-    if not sep or not path_text or not func_name:
-        raise _UsageError(f"objective {spec!r} must be FILE.py:FUNCTION")
-    path = Path(path_text)
-    if not path.is_file():
-        raise _UsageError(f"objective file {path_text!r} does not exist")
-    # Import the file under its own name, with its folder on the path of this process and
-    # of the processes it starts (Ray's workers), so they unpickle the objective by name.
-    folder = str(path.resolve().parent)
-    module_name = path.stem
-    if not module_name.isidentifier() or module_name in sys.modules:
-        module_name = f"_unitune_objective_{abs(hash(folder))}_{path.stem}"
-    sys.path.insert(0, folder)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (folder, os.environ.get("PYTHONPATH")) if p)
-    try:
-        module_spec = importlib.util.spec_from_file_location(module_name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise _UsageError(f"objective file {path_text!r} is not a Python file")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module  # pickling by reference (parallel backends)
-        module_spec.loader.exec_module(module)
-    except _UsageError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any error in the user's module
-        raise _UsageError(f"cannot load {path_text!r}: {type(exc).__name__}: {exc}") from None
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        found = sorted(n for n, v in vars(module).items()
-                       if callable(v) and getattr(v, "__module__", None) == module_name)
-        raise _UsageError(
-            f"{path_text!r} has no function {func_name!r}; functions there: "
-            f"{', '.join(found) or 'none'}"
-        )
-    return func, module, f"{path.stem}:{func_name}"
 
 
 def _parse_option(text: str) -> tuple[str, Any]:
@@ -121,20 +79,31 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     import unitune as ut
+    from unitune._secrets import storage_name
 
-    objective, module, default_name = _load_objective(args.objective)
+    target = load_objective(args.objective)
     if args.space is not None:
         space = ut.Space.from_file(args.space)
-    elif getattr(module, "SPACE", None) is not None:
-        space = ut.Space.coerce(module.SPACE)
+    elif getattr(target.module, "SPACE", None) is not None:
+        space = ut.Space.coerce(target.module.SPACE)
     else:
         raise _UsageError(f"give --space FILE.yaml (or define SPACE in {args.objective!r})")
     options = dict(_parse_option(o) for o in args.option)
-    return _optimize(args, objective, space, backend=args.backend,
-                     directions=args.direction or ["minimize"], metrics=args.metric,
+    directions = args.direction or target.directions()
+    hint = None if directions else target.score_hint(args.metric)
+    if hint is not None:
+        print(f"unitune: warning: no --direction given (nor DIRECTION in {target.path}), so "
+              f"the study minimizes; the objective looks like a score ({hint!r}): add "
+              "--direction maximize if higher is better", file=sys.stderr, flush=True)
+    directions = directions or ["minimize"]
+    study = target.study_name if args.study is None else args.study
+    print(f"study {study!r}: {', '.join(directions)} with {args.backend}, "
+          f"{args.n_trials or 'unlimited'} trials, seed {args.seed}, in "
+          f"{storage_name(_storage(args, must_exist=False))}", flush=True)
+    return _optimize(args, target.function, space, backend=args.backend,
+                     directions=directions, metrics=args.metric,
                      options=options, n_trials=args.n_trials, timeout=args.timeout,
-                     seed=args.seed, study=default_name if args.study is None else args.study,
-                     on_failure=args.on_failure)
+                     seed=args.seed, study=study, on_failure=args.on_failure)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -156,12 +125,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.objective_from_ledger:
         print(f"worker runs the objective the ledger names: {spec!r}", file=sys.stderr,
               flush=True)
-    objective, _, _ = _load_objective(spec)
+    objective = load_objective(spec).function
     options = {**(settings.get("options") or {}), **dict(_parse_option(o) for o in args.option)}
     n_trials = args.n_trials or settings.get("n_trials")
     timeout = args.timeout or (settings.get("timeout") if n_trials is None else None)
     if not args.quiet:
-        print(f"worker joins study {args.study!r}: {settings['backend']}, "
+        print(f"worker joins study {args.study!r} ({', '.join(ledger.directions)}): "
+              f"{settings['backend']}, "
               f"{'until it holds ' + str(n_trials) + ' trials' if n_trials else ''}"
               f"{' for ' + str(timeout) + ' s' if timeout else ''}", flush=True)
     with joining():  # the study keeps the settings of the run that started it
@@ -212,11 +182,12 @@ def _summary(result: Any, storage: str) -> None:
         for k, v in best.params.items():
             print(f"  {k} = {v!r}")
     else:
-        front = sorted(result.pareto_front, key=lambda t: t.values)
+        points = distinct_points(result.pareto_front)
         names = result.metrics or tuple(f"value{i}" for i in range(len(result.directions)))
-        print(f"Pareto front: {len(front)} trials ({', '.join(result.directions)})")
-        print(table(["trial", *names, "params"],
-                     [[t.number, *t.values, dict(t.params)] for t in front]))
+        print(f"Pareto front: {len(result.pareto_front)} trials, {len(points)} distinct "
+              f"points ({', '.join(result.directions)})")
+        print(table(["trial", *names, "params", "trials"],
+                    [[t.number, *t.values, dict(t.params), n] for t, n in points]))
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -18,9 +18,11 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
+from unitune._logs import engine_messages_once
+from unitune._portable import loading_script
 from unitune._secrets import scrub_values
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
-from unitune.errors import InvalidOption, UnsupportedFeature
+from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
@@ -72,6 +74,11 @@ def optimize(
     of finished trials the study should hold: re-running a stored study (same
     ``storage`` and ``study_name``) finishes it instead of starting over.
     """
+    script = loading_script()
+    if script is not None:
+        raise ObjectiveError(
+            f"{script} starts a study when it is imported, and a worker process imports it "
+            "to find the objective; put the call under `if __name__ == \"__main__\":`")
     space = Space.coerce(space)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
@@ -120,7 +127,8 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
     try:
-        interrupted = driver.run(target, timeout, n_workers)
+        with engine_messages_once():
+            interrupted = driver.run(target, timeout, n_workers)
     finally:
         ledger.close()
     if interrupted:

@@ -27,6 +27,7 @@ from ray import tune
 from unitune.adapters.base import Host, Outcome, Proposal
 from unitune.adapters.ray import _trainable as rt
 from unitune.adapters.ray._space import Codec
+from unitune.errors import ObjectiveError
 from unitune.records import TrialState
 
 __all__ = ["LedgerCallback", "RunStopper"]
@@ -150,6 +151,9 @@ class LedgerCallback(tune.Callback):
             outcome = Outcome(TrialState.FAIL, error=error, duration=duration)
         elif final is not None:
             outcome = rt.outcome_from_result(final, self.n_values)
+            if final.get(rt.FATAL):  # every trial would fail the same way: stop now
+                self.host.end(booked.proposal, outcome)
+                raise ObjectiveError(str(final[rt.ERROR]))
         elif not self.stopping:  # stopped by Ray's scheduler
             outcome = Outcome(TrialState.PRUNED, duration=duration)
         else:

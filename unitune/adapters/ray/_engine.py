@@ -14,41 +14,26 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ray import cloudpickle, tune
+from ray import tune
 from ray.tune import schedulers
 from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter, SearchGenerator
 from ray.tune.search.optuna import OptunaSearch
 
+from unitune._portable import Portable
 from unitune.adapters.base import Host
 from unitune.adapters.ray import _trainable as rt
 from unitune.adapters.ray._callback import LedgerCallback, RunStopper
 from unitune.adapters.ray._options import SCHEDULER_OPTIONS
 from unitune.adapters.ray._runtime import check_resources, ensure_runtime, quiet_tune
 from unitune.adapters.ray._space import Codec
-from unitune.errors import InvalidOption
 
 if TYPE_CHECKING:
     from unitune.adapters.ray import RayAdapter
 
-__all__ = ["BookedPBT", "check_picklable", "run"]
+__all__ = ["BookedPBT", "run"]
 
 logger = logging.getLogger("unitune")
-
-
-def check_picklable(objective: Any, backend: str) -> None:
-    """Refuse, before any trial, an objective Ray cannot send to its workers."""
-    try:
-        cloudpickle.dumps(objective)
-    except Exception as exc:  # noqa: BLE001 - any pickling error means the same thing
-        name = getattr(objective, "__qualname__", None) or repr(objective)
-        module = getattr(objective, "__module__", None)
-        where = f"{module}.{name}" if module else name
-        raise InvalidOption(
-            f"backend {backend!r} runs the objective in Ray worker processes, but objective "
-            f"{where!r} cannot be pickled: {type(exc).__name__}: {exc}. Create that object "
-            "inside the objective (or pass what it is built from) instead of capturing it"
-        ) from None
 
 
 class BookedPBT(PopulationBasedTraining):
@@ -176,7 +161,8 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     if interrupted by Ctrl-C."""
     if target == 0:
         return False
-    check_picklable(host.objective.fn, adapter.name)
+    objective = Portable.of(host.objective, host.objective.fn,
+                            f"backend {adapter.name!r} runs the objective in Ray worker processes")
     opts = adapter.options
     verbose = int(opts.get("verbose", 0))
     cpus, gpus, max_concurrent = _resources(adapter, verbose)
@@ -188,7 +174,7 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     # (claimed, same number), and the new trials are numbered from ``offset`` on.
     queued = _queued(host, adapter, target)
     numbers = tuple(number for number, _ in queued)
-    spec = rt.Spec(host.objective, codec, offset, numbers)
+    spec = rt.Spec(objective, host.objective.n_values, codec, offset, numbers)
     callback = LedgerCallback(host, codec, len(modes), numbers)
     scheduler = _scheduler(adapter.scheduler_name, opts, modes[0], codec, seed)
     if scheduler is not None and hasattr(scheduler, "callback"):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from unitune._portable import NotLoadable, Portable
 from unitune.adapters.base import Outcome
 from unitune.adapters.ray._space import Codec
 from unitune.records import TrialState
@@ -36,6 +37,7 @@ TRACEBACK = "ut_traceback"
 WRONG_COUNT = "ut_wrong_count"
 SECONDS = "ut_seconds"
 CONSTRAINTS = "ut_constraints"
+FATAL = "ut_fatal"  # the objective could not be loaded: the study ends with this error
 REPORT = "REPORT"
 FINAL = (TrialState.COMPLETE.value, TrialState.FAIL.value, TrialState.PRUNED.value)
 _STATE_FILE = "unitune_state.pkl"
@@ -50,7 +52,8 @@ def value_key(i: int, n_values: int) -> str:
 class Spec:
     """Everything the workers need, pickled once per Tune run."""
 
-    objective: Objective
+    objective: Portable  # the Objective, loaded once per worker process
+    n_values: int
     codec: Codec
     first_number: int  # ledger number of this run's first new trial
     queued: tuple[int, ...] = ()  # ledger numbers of Ray's first trials: the queued points
@@ -170,12 +173,17 @@ def _number(spec: Spec) -> int:
 def run_trial(spec: Spec, config: dict[str, Any]) -> None:
     """Run the objective once and send its outcome as the trial's last report."""
     trial = RayTrial(_number(spec), spec.codec.decode(config))
-    outcome = spec.objective(trial)
+    try:
+        objective: Objective = spec.objective.load()
+    except NotLoadable as exc:
+        trial.send({KIND: TrialState.FAIL.value, ERROR: str(exc), FATAL: True, "done": True})
+        return
+    outcome = objective(trial)
     if trial.should_prune():  # Ray stopped this trial: it ends it, report nothing more
         raise SystemExit(0)
     if outcome.interrupted:  # Ctrl-C reached the worker: Ray is shutting the run down
         raise KeyboardInterrupt
-    final = _outcome_result(outcome, spec.objective.n_values)
+    final = _outcome_result(outcome, spec.n_values)
     if trial._last_step is not None:
         final[STEP] = trial._last_step
     final["done"] = True

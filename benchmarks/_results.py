@@ -1,0 +1,59 @@
+"""Where a benchmark writes its figures: a new file in ``benchmarks/results/`` unless
+``--out`` names one, so that running a script never replaces the committed figures.
+
+    add_out(parser, "compare")          # --out PATH; '' writes nothing
+    ...
+    write_report(args.out, "compare", report)
+    # -> benchmarks/results/compare-20250101-120000.json, its path printed
+
+The committed figures are ``benchmarks/results/NAME.json``: replacing them is asked for
+by name (``--out benchmarks/results/NAME.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RESULTS", "add_out", "fresh_path", "write_report"]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def add_out(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument(
+        "--out", default=None,
+        help=f"write the figures to this file (default: a new benchmarks/results/{name}-"
+             f"DATE-TIME.json; --out benchmarks/results/{name}.json replaces the committed "
+             "figures; --out '' writes none)")
+
+
+def fresh_path(name: str) -> Path:
+    """A file in ``benchmarks/results/`` that did not exist, created empty (so that two
+    runs started in the same second get two files)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        path = RESULTS / (f"{name}-{stamp}.json" if n == 1 else f"{name}-{stamp}-{n}.json")
+        try:
+            path.open("x").close()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
+
+
+def write_report(out: str | None, name: str, report: Any, *, indent: int = 2) -> Path | None:
+    """Write ``report`` as JSON to ``out``, or to a fresh file when ``out`` is None;
+    ``out=''`` writes nothing. Prints and returns the path written."""
+    if out == "":
+        return None
+    path = Path(out) if out is not None else fresh_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=indent, default=str) + "\n")
+    print(f"figures written to {path}", flush=True)
+    return path

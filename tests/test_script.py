@@ -1,0 +1,83 @@
+"""ut.ScriptParser: the flags every tuning script shares, and a backend the script cannot
+run on refused when the flags are read, in one line that says why."""
+
+from __future__ import annotations
+
+import pytest
+
+import unitune as ut
+
+DOC = """Tune something: the first line.
+
+More words for --help.
+"""
+
+
+def _refused(parser, argv, capsys) -> str:
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1  # one line, no usage block
+    return err.strip()
+
+
+def test_the_shared_flags_and_their_defaults():
+    parser = ut.ScriptParser(DOC, backend="skopt:gp", n_trials=40, workers=2, seed=7,
+                             prog="x.py")
+    args = parser.parse_args([])
+    assert (args.backend, args.n_trials, args.workers, args.seed, args.storage,
+            args.quiet) == ("skopt:gp", 40, 2, 7, None, False)
+    args = parser.parse_args(["--backend", "pymoo", "--n-trials", "3", "--workers", "1",
+                              "--seed", "0", "--storage", "s.journal", "--quiet"])
+    assert (args.backend, args.n_trials, args.seed, args.storage, args.quiet) == \
+        ("pymoo:nsga2", 3, 0, "s.journal", True)  # an engine's name means its default
+    assert parser.description == "Tune something: the first line."
+    assert "More words for --help." in parser.format_help()
+
+
+def test_an_unknown_backend_is_refused_with_the_known_ones(capsys):
+    parser = ut.ScriptParser(DOC, backend="optuna:tpe", n_trials=3, prog="x.py")
+    err = _refused(parser, ["--backend", "optuna:bogus"], capsys)
+    assert err.startswith("x.py: error: --backend: unknown backend 'optuna:bogus'; known "
+                          "backends: optuna:cmaes, ")
+
+
+def test_a_backend_without_a_needed_capability_is_refused_naming_those_with_it(capsys):
+    parser = ut.ScriptParser(DOC, backend="pymoo:nsga2", n_trials=3, prog="x.py",
+                             needs={"multi_objective"})
+    err = _refused(parser, ["--backend", "skopt:gp"], capsys)
+    able = [b.name for b in ut.backends() if b.capabilities.multi_objective]
+    assert err == ("x.py: error: --backend skopt:gp: this script needs several objectives, "
+                   f"which skopt:gp does not do; backends that do: {', '.join(able)}")
+    assert parser.parse_args(["--backend", "ray:optuna"]).backend == "ray:optuna"
+
+
+def test_a_refused_engine_or_backend_gets_the_scripts_reason(capsys):
+    parser = ut.ScriptParser(DOC, backend="optuna:tpe", n_trials=3, prog="x.py",
+                             refuse={"pymoo": "no reason at all", "optuna:grid": "too big"})
+    assert _refused(parser, ["--backend", "pymoo:ga"], capsys) == \
+        "x.py: error: --backend pymoo:ga: no reason at all"
+    assert _refused(parser, ["--backend", "optuna:grid"], capsys) == \
+        "x.py: error: --backend optuna:grid: too big"
+    assert _refused(parser, ["--n-trials", "0"], capsys) == \
+        "x.py: error: argument --n-trials: '0' must be 1 or more"
+
+
+def test_a_capability_name_the_script_gets_wrong_is_a_programming_error():
+    with pytest.raises(ValueError, match=r"needs=\['multiobjective'\]: capabilities are"):
+        ut.ScriptParser(DOC, backend="optuna:tpe", n_trials=3, needs={"multiobjective"})
+
+
+def test_the_banner_and_a_line_per_trial(capsys):
+    parser = ut.ScriptParser(DOC, backend="optuna:random", n_trials=3, prog="x.py")
+    args = parser.parse_args(["--workers", "2"])
+    assert parser.banner(args, "maximize accuracy") == \
+        "maximize accuracy with optuna:random, 3 trials, seed 0, 2 workers"
+    result = ut.optimize(lambda p: p["x"], ut.Space(x=ut.Int(0, 9)), backend=args.backend,
+                         n_trials=3, seed=0, callbacks=parser.callbacks(args))
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[:3] for ln in lines] == [
+        ["trial", str(t.number), "COMPLETE"] for t in result.trials]
+    quiet = parser.parse_args(["--quiet"])
+    assert parser.callbacks(quiet) == []
