@@ -47,7 +47,7 @@ def n_weights(num_layers: int, hidden_size: int) -> int:
 
 
 MAX_WEIGHTS = n_weights(4, 256)
-REF_POINT = (0.0, MAX_WEIGHTS + 1)  # hypervolume's reference: chance-free worst corner
+REF_POINT = (0.0, MAX_WEIGHTS + 1)  # the hypervolume's worst corner: accuracy 0, more weights
 
 
 @lru_cache(maxsize=1)
