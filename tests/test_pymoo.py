@@ -240,24 +240,6 @@ def test_operator_options_reach_pymoo():
                           mutation_prob=0.9)  # GA's own defaults, spelled out
 
 
-@pytest.mark.parametrize("backend", ["pymoo:nsga2", "optuna:nsga2"])
-def test_the_two_objective_ml_recipe_gives_a_front_on_both_backends(backend, capsys):
-    from recipes import multi_objective as recipe
-
-    result = recipe.main(["--backend", backend, "--n-trials", "40", "--pop-size", "10"])
-    assert len(result.trials) == 40 and result.metrics == ("accuracy", "n_trees")
-    front = result.pareto_front
-    assert len({t.values for t in front}) >= 5  # at least 5 distinct trade-offs
-    for t in front:
-        assert t.values[1] == t.params["n_estimators"] and 0.5 < t.values[0] <= 1.0
-    # more trees only where they buy accuracy
-    by_trees = sorted({t.values for t in front}, key=lambda v: v[1])
-    assert all(a[0] < b[0] for a, b in zip(by_trees, by_trees[1:]))
-    hv = result.hypervolume(recipe.REF_POINT)
-    assert 0 < hv < 1.0 * recipe.REF_POINT[1]
-    assert f"hypervolume {hv:.4f}" in capsys.readouterr().out
-
-
 def test_mixed_runs_repeat_whatever_the_global_numpy_rng_does():
     """Choice sampling and mutation draw from the seeded generator of the run, not from
     numpy's global RNG, which the objective (or another thread) may use."""

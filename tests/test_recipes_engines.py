@@ -28,7 +28,16 @@ DEFAULTS = {"optuna": "optuna:tpe", "skopt": "skopt:gp", "ray": "ray:random",
 
 # Flags that shrink each recipe to a few seconds (and 3 trials).
 TINY: dict[str, list[str]] = {
-    "quickstart": [],
+    "grid": ["--cv", "2", "--no-compare"],
+    "random_search": ["--cv", "2"],
+    "bayesian": ["--cv", "2", "--n-samples", "300"],
+    "optuna_xgboost": ["--cv", "2", "--max-estimators", "50"],
+    "searchcv_xgboost": ["--cv", "2"],
+    "pbt": ["--steps", "3"],
+    "hyperband": ["--max-epochs", "3"],
+    "early_stopping": ["--max-epochs", "10"],
+    "pruning": ["--max-epochs", "5"],
+    "async_parallel": ["--epochs", "2", "--workers", "2"],
 }
 # (recipe, engine) pairs that cannot express the scenario: refused up front.
 REFUSED = {("multi_objective", "skopt")}

@@ -1,4 +1,4 @@
-"""The four search recipes (grid, random, Bayesian, genetic) with tiny budgets: what a
+"""The search recipes (grid, random, Bayesian) with tiny budgets: what a
 user relies on is that the flags are honoured, every trial lands inside the space, and
 the grid recipe is GridSearchCV's search."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import unitune as ut
-from recipes import bayesian, evolutionary, grid, quickstart, random_search
+from recipes import bayesian, grid, quickstart, random_search
 
 
 def _check(result: ut.Result, recipe, backend: str, n_trials: int) -> None:
@@ -115,11 +115,3 @@ def test_quickstart_maximises_accuracy_and_prints_each_trial(capsys):
                       "3 trials, seed 0")
     assert sum(line.startswith("trial ") for line in out) == 3
 
-
-def test_evolutionary_runs_generations_of_pop_size(capsys):
-    result = evolutionary.main(["--n-trials", "6", "--pop-size", "3", "--cv", "2",
-                                "--max-iter", "10"])
-    _check(result, evolutionary, "pymoo:ga", 6)
-    out = capsys.readouterr().out
-    assert "trials   0-  2: best" in out and "trials   3-  5: best" in out
-    assert {t.params["activation"] for t in result.trials} <= {"relu", "tanh", "logistic"}
