@@ -38,6 +38,11 @@ TINY: dict[str, list[str]] = {
     "early_stopping": ["--max-epochs", "10"],
     "pruning": ["--max-epochs", "5"],
     "async_parallel": ["--epochs", "2", "--workers", "2"],
+    "tpe": ["--cv", "2"],
+    "multi_objective": ["--pop-size", "3", "--max-iter", "3"],
+    "evolutionary": ["--pop-size", "3", "--max-iter", "3"],
+    "nlp_pipeline": ["--max-iter", "5"],
+    "vision": ["--epoch-scale", "0.01"],
 }
 # (recipe, engine) pairs that cannot express the scenario: refused up front.
 REFUSED = {("multi_objective", "skopt")}

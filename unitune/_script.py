@@ -70,8 +70,8 @@ class ScriptParser(argparse.ArgumentParser):
                           help=f"trials in parallel (default {workers})")
         self.add_argument("--seed", type=int, default=seed,
                           help=f"seed of the search (default {seed})")
-        self.add_argument("--storage", default=None, help="journal file or database URL: "
-                          "keep the trials there and resume the study (default: in memory)")
+        self.add_argument("--storage", default=None, help="journal file or database URL "
+                          "to keep the trials in, as a new study (default: in memory)")
         self.add_argument("--quiet", action="store_true", help="no line per trial")
 
     def error(self, message: str) -> NoReturn:
