@@ -61,7 +61,7 @@ def test_a_refused_engine_or_backend_gets_the_scripts_reason(capsys):
     assert _refused(parser, ["--backend", "optuna:grid"], capsys) == \
         "x.py: error: --backend optuna:grid: too big"
     assert _refused(parser, ["--n-trials", "0"], capsys) == \
-        "x.py: error: argument --n-trials: '0' must be 1 or more"
+        "x.py: error: argument --n-trials: '0' must be > 0"
 
 
 def test_a_capability_name_the_script_gets_wrong_is_a_programming_error():

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 from unitune._text import trial_line
 from unitune.records import TrialRecord
 
-__all__ = ["ScriptParser"]
+__all__ = ["ScriptParser", "non_negative_int", "positive"]
 
 _NEEDS = {
     "multi_objective": "several objectives",
@@ -30,13 +30,28 @@ _NEEDS = {
 }
 
 
-def _positive_int(text: str) -> int:
+def positive(kind: type) -> Any:
+    """An argparse type: a ``kind`` (int, float) above 0."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+        return value
+    return parse
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an int, 0 or more (a seed)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
 
 
@@ -64,11 +79,11 @@ class ScriptParser(argparse.ArgumentParser):
         self.refuse = dict(refuse or {})
         self.add_argument("--backend", default=backend,
                           help=f"engine:algorithm, see `unitune backends` (default {backend})")
-        self.add_argument("--n-trials", type=_positive_int, default=n_trials,
+        self.add_argument("--n-trials", type=positive(int), default=n_trials,
                           help=f"trials to run (default {n_trials})")
-        self.add_argument("--workers", type=_positive_int, default=workers,
+        self.add_argument("--workers", type=positive(int), default=workers,
                           help=f"trials in parallel (default {workers})")
-        self.add_argument("--seed", type=int, default=seed,
+        self.add_argument("--seed", type=non_negative_int, default=seed,
                           help=f"seed of the search (default {seed})")
         self.add_argument("--storage", default=None, help="journal file or database URL "
                           "to keep the trials in, as a new study (default: in memory)")

@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 from unitune._interrupts import Interrupts
 from unitune._objective_file import UsageError as _UsageError
 from unitune._objective_file import load_objective
+from unitune._script import non_negative_int as _non_negative_int
+from unitune._script import positive as _positive
 from unitune._text import distinct_points, fmt, table, trial_line
 
 DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
@@ -234,18 +236,6 @@ def cmd_studies(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(kind: type) -> Any:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
-        return value
-    return parse
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -253,16 +243,6 @@ def _seconds(text: str) -> float:
         value = -1.0
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds >= 0")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
 
 
