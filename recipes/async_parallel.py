@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     started = time.perf_counter()
     result = ut.optimize(partial(objective, epochs=args.epochs), SPACE, direction=DIRECTION,
                          backend=args.backend, n_trials=args.n_trials, n_workers=args.workers,
-                         seed=args.seed, storage=args.storage,
+                         seed=args.seed, storage=args.storage, study_name=args.study,
                          callbacks=parser.callbacks(args))
     wall = time.perf_counter() - started
     times = spans(result)

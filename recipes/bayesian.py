@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
         print(f"--workers {args.workers}: each candidate's folds fit in {args.workers} "
               "processes")
     search = SearchCV(mlp(), _search_space(), backend=args.backend, n_trials=args.n_trials,
-                      cv=args.cv, seed=args.seed, storage=args.storage, options=options,
+                      cv=args.cv, seed=args.seed, storage=args.storage, study_name=args.study, options=options,
                       n_jobs=args.workers if args.workers > 1 else None,
                       callbacks=[*parser.callbacks(args), curve])
     # One BLAS thread per fit: on matrices this small, threads cost more than they give

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
         result = ut.optimize(partial(objective, max_epochs=args.max_epochs), SPACE,
                              direction=DIRECTION, backend=args.backend,
                              n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                             storage=args.storage, callbacks=callbacks, options=options)
+                             storage=args.storage, study_name=args.study, callbacks=callbacks, options=options)
     states = [t.state for t in result.trials]
     trained = sum(len(t.intermediate) for t in result.trials)  # one report per epoch
     full = len(states) * args.max_epochs

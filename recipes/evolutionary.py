@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
         print(f"{args.backend} breeds no generations: blocks of {args.pop_size} trials below")
     result = ut.optimize(partial(objective, max_iter=args.max_iter), SPACE,
                          direction=DIRECTION, backend=args.backend, n_trials=args.n_trials,
-                         n_workers=args.workers, seed=args.seed, storage=args.storage,
+                         n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
                          callbacks=parser.callbacks(args), options=options)
     print("\n".join(fitness_lines(result, args.pop_size,
                                   "generation" if genetic else "block")))

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
               "another never")
     result = ut.optimize(partial(objective, cv=args.cv), SPACE, backend=args.backend,
                          direction=DIRECTION, n_trials=args.n_trials,
-                         n_workers=args.workers, seed=args.seed, storage=args.storage,
+                         n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
                          callbacks=parser.callbacks(args))
     visited = {tuple(sorted(t.params.items(), key=str)) for t in result.completed}
     print(f"{result.backend}: {len(result.trials)} trials, {len(visited)} of {n_points} grid "

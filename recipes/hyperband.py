@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
         result = ut.optimize(partial(objective, max_epochs=args.max_epochs), SPACE,
                              direction=DIRECTION, backend=args.backend,
                              n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                             storage=args.storage, callbacks=parser.callbacks(args),
+                             storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
                              options=options)
     states = Counter(t.state for t in result.trials)
     print(f"{result.backend}: {len(result.trials)} trials, {states[ut.TrialState.PRUNED]} "

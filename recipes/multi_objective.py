@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     result = ut.optimize(partial(objective, max_iter=args.max_iter), SPACE,
                          directions=DIRECTIONS, metrics=METRICS, backend=args.backend,
                          n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                         storage=args.storage, callbacks=parser.callbacks(args),
+                         storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
                          options=options)
     block = args.pop_size if options else max(1, args.n_trials // 3)
     unit = "generation of" if options else "block of"

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
           f"{len(X_va)} to validate (the most common package: {max(map(labels.count, set(labels))) / len(labels):.3f})")
     result = ut.optimize(partial(objective, max_iter=args.max_iter), SPACE,
                          direction=DIRECTION, backend=args.backend, n_trials=args.n_trials,
-                         n_workers=args.workers, seed=args.seed, storage=args.storage,
+                         n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
                          callbacks=parser.callbacks(args))
     print(f"{result.backend}: {len(result.trials)} trials, best validation accuracy "
           f"{result.best_value:.4f} with {result.best_params}")

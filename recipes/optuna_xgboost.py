@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
                  max_estimators=args.max_estimators)
     result = ut.optimize(fn, SPACE, direction=DIRECTION, backend=args.backend,
                          n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                         storage=args.storage, callbacks=parser.callbacks(args),
+                         storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
                          options=options or {})
     states = [t.state for t in result.trials]
     # a complete trial fitted every fold; a pruned one the folds it reported

@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
         result = ut.optimize(partial(objective, steps=args.steps), SPACE,
                              direction=DIRECTION, backend=args.backend,
                              n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                             storage=args.storage, callbacks=parser.callbacks(args),
+                             storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
                              options=options)
     events = exploits(result)
     for e in events:

@@ -133,6 +133,7 @@ def describe(backend: str, options: dict[str, Any], max_epochs: int) -> str:
 
 def search(backend: str, n_trials: int, *, workers: int = 1, seed: int | None = 0,
            max_epochs: int = MAX_EPOCHS, pruning: bool = True, storage: str | None = None,
+           study_name: str | None = None,
            callbacks: Sequence[Callable[[ut.TrialRecord], None]] = ()) -> ut.Result:
     """One search, with the slide's pruning (or without it: ``pruning=False``)."""
     backend, options = options_for(backend, max_epochs, pruning)
@@ -141,7 +142,7 @@ def search(backend: str, n_trials: int, *, workers: int = 1, seed: int | None = 
         warnings.filterwarnings("ignore", message=".*does not prune")
         return ut.optimize(partial(objective, max_epochs=max_epochs), SPACE,
                            direction=DIRECTION, backend=backend, n_trials=n_trials,
-                           n_workers=workers, seed=seed, storage=storage,
+                           n_workers=workers, seed=seed, storage=storage, study_name=study_name,
                            callbacks=list(callbacks), options=options)
 
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
                               + ", ".join(map(str, evaluation_epochs(args.max_epochs)))))
     run = partial(search, args.backend, args.n_trials, workers=args.workers, seed=args.seed,
                   max_epochs=args.max_epochs)
-    result = run(storage=args.storage, callbacks=parser.callbacks(args))
+    result = run(storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args))
     print(summary(result, args.max_epochs))
     if args.compare:
         # in memory: the pruned run's storage holds its own study

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     print(parser.banner(args, "maximize 5-fold accuracy of an SVM on digits"))
     result = ut.optimize(objective, SPACE, backend=args.backend, direction=DIRECTION,
                          n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                         storage=args.storage, callbacks=parser.callbacks(args))
+                         storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args))
     print(f"{result.backend}: best accuracy {result.best_value:.4f} with {result.best_params}")
     return result
 

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     print(parser.banner(args, f"maximize {args.cv}-fold accuracy of a random forest"))
     result = ut.optimize(partial(objective, cv=args.cv), SPACE, backend=args.backend,
                          direction=DIRECTION, n_trials=args.n_trials,
-                         n_workers=args.workers, seed=args.seed, storage=args.storage,
+                         n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
                          callbacks=parser.callbacks(args))
     print(f"{result.backend}: {len(result.trials)} trials, best {args.cv}-fold accuracy "
           f"{result.best_value:.4f} with {result.best_params}")

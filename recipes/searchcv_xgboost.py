@@ -69,7 +69,7 @@ def prunes(backend: str) -> bool:
 
 
 def run(backend: str = BACKEND, n_trials: int = 60, cv: int = 5, seed: int = 0,
-        n_jobs: int | None = None, storage: str | None = None,
+        n_jobs: int | None = None, storage: str | None = None, study_name: str | None = None,
         callbacks: Sequence[Callable[[ut.TrialRecord], Any]] = ()) -> Report:
     """Search on 75% of breast_cancer, pruning where ``backend`` prunes; score the refitted
     best pipeline on the other 25%."""
@@ -85,7 +85,7 @@ def run(backend: str = BACKEND, n_trials: int = 60, cv: int = 5, seed: int = 0,
                                                         random_state=seed)
     search = SearchCV(pipeline(), SPACE, backend=backend, n_trials=n_trials, cv=cv,
                       scoring="accuracy", pruning=prunes(backend), seed=seed, n_jobs=n_jobs,
-                      storage=storage, callbacks=list(callbacks))
+                      storage=storage, study_name=study_name, callbacks=list(callbacks))
     search.fit(X_train, y_train)
     states = [r.state for r in search.result_.trials]
     # A pruned candidate's unfitted folds are nan in cv_results_.
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> Report:
         print(f"--workers {args.workers}: each candidate's folds fit in {args.workers} "
               "processes")
     report = run(args.backend, args.n_trials, args.cv, args.seed,
-                 args.workers if args.workers > 1 else None, args.storage,
+                 args.workers if args.workers > 1 else None, args.storage, args.study,
                  parser.callbacks(args))
     pruned = (f"{report.pruned_before_last_fold} pruned before the last fold "
               f"({report.fits_saved} of {report.candidates * args.cv} fold fits saved), "

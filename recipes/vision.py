@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     print(how)
     result = ut.optimize(partial(objective, epoch_scale=args.epoch_scale), SPACE,
                          direction=DIRECTION, backend=args.backend, n_trials=args.n_trials,
-                         n_workers=args.workers, seed=args.seed, storage=args.storage,
+                         n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
                          callbacks=parser.callbacks(args), options=options)
     print("\n".join(summary(result)))
     print(f"{result.backend}: {len(result.trials)} trials, best validation accuracy "

@@ -263,17 +263,6 @@ def test_a_killed_run_is_finished_by_the_same_command(workdir):
     assert {t.number: t.values for t in complete if t.number in before} == before
 
 
-def test_readme_commands_are_the_ones_ci_runs():
-    root = Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text()
-    ci = (root / ".ci" / "run").read_text()
-    block = readme.split("```bash", 1)[1].split("```", 1)[0]
-    commands = [ln for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
-    install, run, test = commands
-    assert install in ci.splitlines() and test in ci.splitlines()
-    assert run.startswith(".venv/bin/unitune run ") and test.endswith("-m pytest")
-
-
 def test_ray_backends_run_an_objective_file_from_the_command_line(workdir):
     """Ray's workers import the objective's file by name (its folder is on their path)."""
     out = cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "4",

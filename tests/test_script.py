@@ -3,6 +3,10 @@ run on refused when the flags are read, in one line that says why."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import unitune as ut
@@ -26,12 +30,13 @@ def test_the_shared_flags_and_their_defaults():
     parser = ut.ScriptParser(DOC, backend="skopt:gp", n_trials=40, workers=2, seed=7,
                              prog="x.py")
     args = parser.parse_args([])
-    assert (args.backend, args.n_trials, args.workers, args.seed, args.storage,
-            args.quiet) == ("skopt:gp", 40, 2, 7, None, False)
+    assert (args.backend, args.n_trials, args.workers, args.seed, args.storage, args.study,
+            args.quiet) == ("skopt:gp", 40, 2, 7, None, "x/skopt:gp", False)
     args = parser.parse_args(["--backend", "pymoo", "--n-trials", "3", "--workers", "1",
                               "--seed", "0", "--storage", "s.journal", "--quiet"])
-    assert (args.backend, args.n_trials, args.seed, args.storage, args.quiet) == \
-        ("pymoo:nsga2", 3, 0, "s.journal", True)  # an engine's name means its default
+    assert (args.backend, args.n_trials, args.seed, args.storage, args.study, args.quiet) \
+        == ("pymoo:nsga2", 3, 0, "s.journal", "x/pymoo:nsga2", True)  # the engine's default
+    assert parser.parse_args(["--study", "mine"]).study == "mine"
     assert parser.description == "Tune something: the first line."
     assert "More words for --help." in parser.format_help()
 
@@ -81,3 +86,20 @@ def test_the_banner_and_a_line_per_trial(capsys):
         ["trial", str(t.number), "COMPLETE"] for t in result.trials]
     quiet = parser.parse_args(["--quiet"])
     assert parser.callbacks(quiet) == []
+
+
+def test_a_recipe_run_again_with_the_same_storage_resumes_its_study(tmp_path):
+    recipe = str(Path(__file__).resolve().parents[1] / "recipes" / "quickstart.py")
+
+    def run(*flags):
+        proc = subprocess.run([sys.executable, recipe, "--storage", "s.journal", *flags],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              check=True)
+        return [ln for ln in proc.stdout.splitlines() if ln.startswith("trial ")]
+
+    assert len(run("--n-trials", "2")) == 2
+    assert run("--n-trials", "2") == []  # nothing redone
+    assert len(run("--n-trials", "3")) == 1  # only the missing trial
+    assert len(run("--n-trials", "1", "--backend", "optuna:random")) == 1  # its own study
+    stored = ut.load("quickstart/optuna:tpe", str(tmp_path / "s.journal"))
+    assert len(stored.trials) == 3

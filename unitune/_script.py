@@ -2,7 +2,9 @@
 
 A script built on it takes the flags ``unitune run`` takes, with the same names:
 ``--backend``, ``--n-trials``, ``--workers``, ``--seed``, ``--storage`` (and
-``--quiet``), so switching engine is one flag in every script. The backend is
+``--study``, ``--quiet``), so switching engine is one flag in every script. With
+``--storage`` the study is named SCRIPT/BACKEND unless ``--study`` says otherwise,
+so the same command again resumes it, and another backend starts its own. The backend is
 checked when the flags are read, before any data is loaded: an unknown or
 uninstalled backend, or one that cannot do what the script needs
 (``needs={"multi_objective"}``), is refused in one line that says why and names
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from unitune._text import trial_line
@@ -86,7 +89,10 @@ class ScriptParser(argparse.ArgumentParser):
         self.add_argument("--seed", type=non_negative_int, default=seed,
                           help=f"seed of the search (default {seed})")
         self.add_argument("--storage", default=None, help="journal file or database URL "
-                          "to keep the trials in, as a new study (default: in memory)")
+                          "to keep the trials in; the same command again resumes the "
+                          "study (default: in memory)")
+        self.add_argument("--study", default=None, help="study name in --storage (default "
+                          "SCRIPT/BACKEND, e.g. grid/optuna:grid)")
         self.add_argument("--quiet", action="store_true", help="no line per trial")
 
     def error(self, message: str) -> NoReturn:
@@ -97,6 +103,8 @@ class ScriptParser(argparse.ArgumentParser):
                    namespace: argparse.Namespace | None = None) -> argparse.Namespace:
         parsed = super().parse_args(args, namespace)
         parsed.backend = self._check_backend(parsed.backend)
+        if parsed.study is None:  # one study per script and backend: a rerun resumes it
+            parsed.study = f"{Path(self.prog).stem}/{parsed.backend}"
         return parsed
 
     def _check_backend(self, name: str) -> str:
