@@ -60,6 +60,16 @@ def test_a_script_objective_with_a_cached_loader_and_its_own_class_runs_on_ray(t
     assert proc.stdout.strip().splitlines()[-1] == "['COMPLETE', 'COMPLETE', 'COMPLETE'] True"
 
 
+def test_a_module_run_with_python_m_sends_its_objective_to_ray_too(tmp_path):
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "__init__.py").write_text("")
+    (tmp_path / "job" / "train.py").write_text(
+        SCRIPT.replace("from helper import OFFSET", "OFFSET = 3.0"))
+    proc = _run(["-m", "job.train"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "['COMPLETE', 'COMPLETE', 'COMPLETE'] True"
+
+
 def test_an_objective_a_new_process_cannot_load_is_refused_before_any_trial(tmp_path):
     # ``python -`` has no file a worker could import, so the objective goes by value and
     # the cached loader it calls by name: a fresh process cannot find it

@@ -54,7 +54,10 @@ def _script_module(path: str, module_name: str | None) -> Any:
     if module_name:  # run as ``python -m package.module``
         if getattr(getattr(main, "__spec__", None), "name", None) == module_name:
             return main
-        return importlib.import_module(module_name)
+        try:
+            return importlib.import_module(module_name)
+        except ImportError:  # the package is not on this worker's path: load the file
+            pass
     if os.path.abspath(getattr(main, "__file__", "") or "") == path:
         return main  # the driver itself
     if path not in _scripts:
