@@ -6,6 +6,7 @@ and the view of it an engine's own ``optuna.Study`` writes through (``OwnedTrial
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -95,7 +96,8 @@ def _rdb_storage(url: str) -> Any:
     import optuna
     from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-    for attempt in range(3):
+    attempts = 10  # a loser can lose again while the winner's transaction is open
+    for attempt in range(attempts):
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -103,8 +105,9 @@ def _rdb_storage(url: str) -> Any:
                                                   grace_period=HEARTBEAT_GRACE)
         except (IntegrityError, OperationalError, ProgrammingError) as exc:
             created_by_another = isinstance(exc, IntegrityError) or "already exists" in str(exc)
-            if not created_by_another or attempt == 2:
+            if not created_by_another or attempt == attempts - 1:
                 raise
+            time.sleep(0.02 * (attempt + 1))  # let the winner commit (~1 s in all at most)
     raise AssertionError("unreachable")
 
 
