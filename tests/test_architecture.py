@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "unitune._driver": 6, "unitune.optimize": 6,
     "unitune.sklearn": 7, "unitune._cv_results": 7, "unitune.cli": 7, "unitune._text": 7,
     "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,
+    "unitune.compare": 7, "unitune._compare_cli": 7, "unitune._cli_common": 7,
     "unitune": 7,
 }
 MAX_FILE_LINES = 400

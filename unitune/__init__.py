@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from unitune._script import ScriptParser
 from unitune.adapters import backends
+from unitune.compare import Comparison, compare
 from unitune.errors import (
     BackendNotInstalled,
     InvalidOption,
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendNotInstalled",
     "Categorical",
+    "Comparison",
     "Float",
     "Int",
     "InvalidOption",
@@ -58,6 +60,7 @@ __all__ = [
     "UnsupportedFeature",
     "__version__",
     "backends",
+    "compare",
     "load",
     "optimize",
 ]

@@ -1,4 +1,5 @@
-"""The ``unitune`` command: ``backends``, ``run``, ``worker``, ``show``, ``studies``.
+"""The ``unitune`` command: ``backends``, ``run``, ``compare``, ``worker``, ``show``,
+``studies``.
 
 Bad flags, unreadable files and invalid spaces exit with status 2 and one line
 that says what is wrong. ``run`` keeps its trials in an embedded journal file by
@@ -8,12 +9,12 @@ default, so a killed run is finished by running the same command again.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
+from unitune._cli_common import DEFAULT_STORAGE, parse_option, space_of, storage_arg
+from unitune._compare_cli import add_compare
 from unitune._interrupts import Interrupts
 from unitune._objective_file import UsageError as _UsageError
 from unitune._objective_file import load_objective
@@ -21,42 +22,10 @@ from unitune._script import non_negative_int as _non_negative_int
 from unitune._script import positive as _positive
 from unitune._text import distinct_points, fmt, table, trial_line
 
-DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _default_storage() -> str:
-    return os.environ.get("UNITUNE_STORAGE", DEFAULT_STORAGE)
-
-
-def _storage(args: argparse.Namespace, must_exist: bool = True) -> str:
-    """The ``--storage`` of the command (default: the embedded journal); a file that
-    must hold studies already is refused if it is not there."""
-    if args.storage is not None and not args.storage.strip():
-        raise _UsageError("--storage '' is empty; give a journal file path or a database URL")
-    storage = args.storage or _default_storage()
-    if "://" not in storage and Path(storage).is_dir():  # never a journal: no wait
-        raise _UsageError(f"storage {storage!r} is a directory, not a journal file; give the "
-                          f"file, e.g. {os.path.join(storage, 'studies.journal')!r}")
-    if must_exist and "://" not in storage and not Path(storage).is_file():
-        raise _UsageError(f"storage file {storage!r} does not exist")
-    return storage
-
-
-def _parse_option(text: str) -> tuple[str, Any]:
-    import yaml
-
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise _UsageError(f"--option {text!r} must be KEY=VALUE (VALUE is read as YAML)")
-    try:
-        return key, yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise _UsageError(f"--option {text!r}: VALUE is not valid YAML") from None
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -80,17 +49,11 @@ def cmd_backends(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import unitune as ut
     from unitune._secrets import storage_name
 
     target = load_objective(args.objective)
-    if args.space is not None:
-        space = ut.Space.from_file(args.space)
-    elif getattr(target.module, "SPACE", None) is not None:
-        space = ut.Space.coerce(target.module.SPACE)
-    else:
-        raise _UsageError(f"give --space FILE.yaml (or define SPACE in {args.objective!r})")
-    options = dict(_parse_option(o) for o in args.option)
+    space = space_of(target, args.space, args.objective)
+    options = dict(parse_option(o) for o in args.option)
     directions = args.direction or target.directions()
     hint = None if directions else target.score_hint(args.metric)
     if hint is not None:
@@ -101,7 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     study = target.study_name if args.study is None else args.study
     print(f"study {study!r}: {', '.join(directions)} with {args.backend}, "
           f"{args.n_trials or 'unlimited'} trials, seed {args.seed}, in "
-          f"{storage_name(_storage(args, must_exist=False))}", flush=True)
+          f"{storage_name(storage_arg(args, must_exist=False))}", flush=True)
     return _optimize(args, target.function, space, backend=args.backend,
                      directions=directions, metrics=args.metric,
                      options=options, n_trials=args.n_trials, timeout=args.timeout,
@@ -116,7 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from unitune.ledger import wait_for_study
     from unitune.optimize import joining
 
-    storage = _storage(args, must_exist=not args.wait)
+    storage = storage_arg(args, must_exist=not args.wait)
     ledger = wait_for_study(args.study, storage, args.wait, lambda: print(
         f"worker waits up to {args.wait:g} s for study {args.study!r} in "
         f"{storage_name(storage)}", file=sys.stderr, flush=True))
@@ -128,7 +91,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"worker runs the objective the ledger names: {spec!r}", file=sys.stderr,
               flush=True)
     objective = load_objective(spec).function
-    options = {**(settings.get("options") or {}), **dict(_parse_option(o) for o in args.option)}
+    options = {**(settings.get("options") or {}), **dict(parse_option(o) for o in args.option)}
     n_trials = args.n_trials or settings.get("n_trials")
     timeout = args.timeout or (settings.get("timeout") if n_trials is None else None)
     if not args.quiet:
@@ -151,7 +114,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
 
     if getattr(args, "ray_address", None):
         settings["options"]["address"] = args.ray_address
-    storage = _storage(args, must_exist=False)
+    storage = storage_arg(args, must_exist=False)
 
     def show_trial(record: ut.TrialRecord) -> None:
         print(trial_line(record), flush=True)
@@ -196,7 +159,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from unitune._secrets import scrub
     from unitune.ledger import describe_unowned, open_existing
 
-    storage = _storage(args)
+    storage = storage_arg(args)
     ledger = open_existing(args.study, storage)
     result = ledger.result()
     _summary(result, storage)
@@ -228,7 +191,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_studies(args: argparse.Namespace) -> int:
     from unitune.ledger import open_storage
 
-    opened = open_storage(_storage(args))
+    opened = open_storage(storage_arg(args))
     rows = [[s.study_name, ",".join(d.name.lower() for d in s.directions),
              len(opened.get_all_trials(s._study_id, deepcopy=False))]
             for s in opened.get_all_studies()]
@@ -288,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     _execution_flags(p)
     p.set_defaults(func=cmd_run)
 
+    add_compare(sub)
+
     p = sub.add_parser("worker", help="join a stored study from another process or machine "
                        "(its space, backend, options and budget come from the ledger)")
     p.add_argument("objective", nargs="?", help="FILE.py:FUNCTION to run (the ledger's "
@@ -306,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     _execution_flags(p, ray=False)  # a Ray study scales out through its cluster instead
     p.set_defaults(func=cmd_worker)
 
+    _reading_commands(sub)
+    return parser
+
+
+def _reading_commands(sub: Any) -> None:
     p = sub.add_parser("show", help="the best trial and a table of the trials of a study")
     p.add_argument("--study", required=True)
     p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE})")
@@ -316,7 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("studies", help="the studies in a storage")
     p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE})")
     p.set_defaults(func=cmd_studies)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
