@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "add_out", "fresh_path", "write_report"]
+__all__ = ["RESULTS", "add_out", "fresh_dir", "fresh_path", "write_report"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -41,6 +41,21 @@ def fresh_path(name: str) -> Path:
         path = RESULTS / (f"{name}-{stamp}.json" if n == 1 else f"{name}-{stamp}-{n}.json")
         try:
             path.open("x").close()
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")
+
+
+def fresh_dir(name: str) -> Path:
+    """A folder in ``benchmarks/results/`` that did not exist, created (``NAME-DATE-TIME``):
+    the suite's report when ``--report`` names none."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        path = RESULTS / (f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
+        try:
+            path.mkdir()
         except FileExistsError:
             continue
         return path

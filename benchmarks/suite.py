@@ -9,7 +9,7 @@ and seeds for all, with the statistics and figures that say which backend to pic
 Each (problem, backend, seed) is a cell: a study ``<tier>/<problem>/<label>/seed<k>`` in
 the ledger (``--storage``; by default one journal per problem under ``--ledger``), so a
 run cut short is finished by the same command and reruns nothing. The report
-(``--report DIR``, default ``benchmarks/results/<tier>/``) is ``README.md`` with the
+(``--report DIR``, default a new ``benchmarks/results/<tier>-DATE-TIME/``) is ``README.md`` with the
 tables and figures, ``results.json`` (every run's final figures: the same arguments give
 the same file, byte for byte) and ``timings.json`` (wall times, which do not repeat).
 The tiers, problems, backends and budgets are in ``benchmarks/tiers.py``; the fairness
@@ -61,11 +61,18 @@ def commit() -> str:
 
 
 def ray_map(address: str) -> Callable[[Callable[[Any], Any], list[Any]], Iterable[Any]]:
-    """A ``cell_map`` that runs each cell as a Ray task on the cluster at ``address``
-    (the repository shipped as the tasks' working directory)."""
+    """A ``cell_map`` that runs each cell as a Ray task: on the cluster at ``address``
+    (the repository shipped as the tasks' working directory), or with ``local`` on a Ray
+    runtime started on this machine (unitune's own, the one ``ray:*`` backends use)."""
+    import os
+
     import ray
 
-    if not ray.is_initialized():
+    if address == "local":
+        from unitune.adapters.ray._runtime import ensure_runtime
+
+        ensure_runtime(None, float(os.cpu_count() or 1), verbose=0)
+    elif not ray.is_initialized():
         ray.init(address=address, runtime_env={"working_dir": str(ROOT),
                                                "excludes": [".git", ".venv", ".unitune"]})
 
@@ -132,7 +139,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backends", nargs="+", help="only these backends or labels "
                         "(random search stays: it is the normalised score's 0)")
     parser.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: the tier's)")
-    parser.add_argument("--report", help="report directory (default benchmarks/results/TIER)")
+    parser.add_argument("--report", help="report directory (default: a new folder "
+                        "benchmarks/results/TIER-DATE-TIME; the committed t1 report is "
+                        "replaced by naming it: --report benchmarks/results/t1)")
     parser.add_argument("--storage", help="one storage for every cell (a database URL, or a "
                         "journal file every process reaches); default: a journal per "
                         "problem under --ledger")
@@ -141,13 +150,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=1, help="cells run at once, each in its "
                         "own process (default 1)")
     parser.add_argument("--ray-address", help="run the cells as tasks on this Ray cluster "
-                        "(give a --storage every node reaches)")
+                        "(give a --storage every node reaches), or 'local': on a Ray "
+                        "runtime started on this machine")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds {args.seeds} must be at least 1")
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs} must be at least 1")
-    if args.ray_address and not args.storage:
+    if args.ray_address and args.ray_address != "local" and not args.storage:
         parser.error("--ray-address runs cells on other machines: give --storage, a "
                      "database URL (or journal file) every node reaches")
     known = {e.problem_name for es in TIERS.values() for e in es} | {
@@ -159,6 +169,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> Path:
+    from benchmarks._results import fresh_dir
     from benchmarks.report_suite import write
 
     args = parse(argv)
@@ -168,7 +179,7 @@ def main(argv: list[str] | None = None) -> Path:
             + " ".join(argv if argv is not None else sys.argv[1:]),
             "versions": versions(), "commit": commit(),
             "seconds": round(time.perf_counter() - started)}
-    out = Path(args.report or ROOT / "benchmarks" / "results" / args.tier)
+    out = Path(args.report) if args.report else fresh_dir(args.tier)
     path = write(out, comparisons, meta)
     print(f"report written to {path}", flush=True)
     return path
