@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "add_out", "fresh_dir", "fresh_path", "write_report"]
+__all__ = ["RESULTS", "add_out", "add_report", "fresh_dir", "fresh_path", "write_report"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -30,6 +30,13 @@ def add_out(parser: argparse.ArgumentParser, name: str) -> None:
         help=f"write the figures to this file (default: a new benchmarks/results/{name}-"
              f"DATE-TIME.json; --out benchmarks/results/{name}.json replaces the committed "
              "figures; --out '' writes none)")
+
+
+def add_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report", help="report directory (default: a new folder benchmarks/results/"
+        "TIER-DATE-TIME; the committed t1 report is replaced by naming it: --report "
+        "benchmarks/results/t1)")
 
 
 def fresh_path(name: str) -> Path:

@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import unitune as ut  # noqa: E402
+from benchmarks._results import add_report, fresh_dir  # noqa: E402
 from benchmarks.tiers import TIERS, Entry  # noqa: E402
 
 DISTRIBUTIONS = ("unitune", "optuna", "cmaes", "scikit-optimize", "scikit-learn", "ray",
@@ -139,9 +140,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backends", nargs="+", help="only these backends or labels "
                         "(random search stays: it is the normalised score's 0)")
     parser.add_argument("--seeds", type=int, help="seeds 0..N-1 (default: the tier's)")
-    parser.add_argument("--report", help="report directory (default: a new folder "
-                        "benchmarks/results/TIER-DATE-TIME; the committed t1 report is "
-                        "replaced by naming it: --report benchmarks/results/t1)")
+    add_report(parser)
     parser.add_argument("--storage", help="one storage for every cell (a database URL, or a "
                         "journal file every process reaches); default: a journal per "
                         "problem under --ledger")
@@ -169,7 +168,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    from benchmarks._results import fresh_dir
     from benchmarks.report_suite import write
 
     args = parse(argv)
