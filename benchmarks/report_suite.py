@@ -39,23 +39,125 @@ def finals_frame(runs: list[tuple[Any, Any]]) -> pd.DataFrame:
 
 
 def write(out: Path, runs: list[tuple[Any, Any]], meta: dict[str, Any]) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
+    """The report: the statistics across problems (``benchmarks/_suite_report.py``), then
+    the harness check, the anchors, and each problem's table; ``results.json`` holds what
+    repeats, ``timings.json`` the wall times (which do not)."""
+    from benchmarks._suite_report import write_suite_report
+    from unitune.compare._report import markdown
+
     finals = finals_frame(runs)
-    (out / "results.json").write_text(json.dumps(
-        {"tier": meta["tier"], "runs": finals[REPEATABLE].to_dict(orient="records")},
-        indent=1, sort_keys=True) + "\n")
-    timings = finals[["problem", "label", "seed", "seconds"]].to_dict(orient="records")
-    (out / "timings.json").write_text(json.dumps({"meta": meta, "runs": timings},
-                                                 indent=1) + "\n")
-    lines = [f"# Benchmark suite, tier {meta['tier']}", ""]
+    timing = {k: meta[k] for k in ("seconds",) if k in meta}
+    repeatable = {k: v for k, v in meta.items() if k not in timing}
+    path = write_suite_report(out, finals[REPEATABLE], {e.key: cmp for e, cmp in runs},
+                              repeatable)
+    lines = ["## Does the harness measure truthfully?", "",
+             "Random search on the tabular problems, whose every configuration is known: "
+             "its mean best over seeds against the exact expectation of the best of n "
+             "uniform draws over the table.", ""]
+    check = random_expectation(finals, runs)
+    lines += [markdown(check, index=False) if not check.empty else "(no tabular problem "
+              "in this run)", "", "## Anchors", ""]
+    for title, table in _anchors(finals):
+        lines += [f"**{title}**", "", markdown(table, index=False) if not table.empty
+                  else "(not in this run)", ""]
+    lines += ["## Each problem", ""]
     for entry, cmp in runs:
-        lines += [f"## {entry.key} ({entry.family})", "", _summary_md(cmp), ""]
-    path = out / "README.md"
-    path.write_text("\n".join(lines))
+        problem = entry.problem()
+        lines += [f"### {entry.key} ({entry.family})", "", getattr(problem, "source", "")
+                  or "", "", f"{cmp.n_trials} trials, seeds {list(cmp.seeds)}"
+                  + (f", {entry.n_workers} workers" if entry.n_workers > 1 else "")
+                  + ". Options: " + "; ".join(
+                      f"{v['label']} {v['options']}" for v in cmp.meta["variants"]
+                      if v["options"]) + ".", "", _summary_md(cmp), ""]
+    with path.open("a", encoding="utf-8") as readme:
+        readme.write("\n".join(lines))
+    timings = finals[["problem", "label", "seed", "trials", "seconds"]]
+    (out / "timings.json").write_text(json.dumps(
+        {**timing, "runs": timings.to_dict(orient="records")}, indent=1) + "\n")
     return path
+
+
+def _anchors(finals: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    return [("Model-based search against random search (median regret over seeds)",
+             model_based_anchor(finals)),
+            ("NSGA-II on ZDT1, 30 variables, 20,000 evaluations (hypervolume ratio to the "
+             "true front's)", front_anchor(finals))]
 
 
 def _summary_md(cmp: Any) -> str:
     from unitune.compare._report import markdown
 
     return markdown(cmp.summary())
+
+
+# -- the checks of the harness, and the anchors from the literature -------------------
+def random_expectation(finals: pd.DataFrame, runs: list[tuple[Any, Any]],
+                       label: str = "optuna:random", alpha: float = 0.01) -> pd.DataFrame:
+    """On each tabular problem: random search's mean best over seeds against the exact
+    expectation of the best of n uniform draws over the table, in standard errors (the
+    standard deviation computed exactly from the table). Each must be within the
+    Bonferroni bound of a family-wise ``alpha`` over the problems (at least 3 SE); the
+    last row pools them (the mean z times sqrt(k), standard normal when the harness is
+    truthful)."""
+    from scipy.stats import norm
+
+    from benchmarks.problems import random_best_moments
+
+    rows = []
+    for entry, cmp in runs:
+        if entry.family != "tabular":
+            continue
+        bests = finals[(finals["problem"] == entry.key) & (finals["label"] == label)]["figure"]
+        if bests.empty:
+            continue
+        mean, sd = random_best_moments(entry.problem(), cmp.n_trials)
+        se = sd / math.sqrt(len(bests))
+        rows.append({"problem": entry.key, "trials": cmp.n_trials, "seeds": len(bests),
+                     "mean best": bests.mean(), "exact expectation": mean,
+                     "exact sd / sqrt(seeds)": se,
+                     "z": (bests.mean() - mean) / se if se > 0 else 0.0})
+    if not rows:
+        return pd.DataFrame()
+    bound = max(3.0, float(norm.ppf(1 - alpha / (2 * len(rows)))))
+    for row in rows:
+        row[f"within {bound:.2f} se"] = abs(row["z"]) <= bound
+    pooled = sum(r["z"] for r in rows) / math.sqrt(len(rows))
+    rows.append({"problem": f"pooled ({len(rows)} problems)", "z": pooled,
+                 f"within {bound:.2f} se": abs(pooled) <= 3.0})
+    return pd.DataFrame(rows)
+
+
+def model_based_anchor(finals: pd.DataFrame, problems: tuple[str, ...] = ("branin",
+                       "hartmann6"), labels: tuple[str, ...] = ("optuna:tpe", "optuna:gp",
+                       "skopt:gp"), factor: float = 5.0) -> pd.DataFrame:
+    """Model-based search beats random search by a wide margin on Branin and Hartmann6:
+    median regret at least ``factor`` times lower (the anchor the issue names)."""
+    rows = []
+    for problem in problems:
+        here = finals[finals["problem"] == problem]
+        if here.empty:
+            continue
+        random = here[here["label"] == "optuna:random"]["regret"].median()
+        for label in labels:
+            regret = here[here["label"] == label]["regret"].median()
+            if math.isnan(regret):
+                continue
+            rows.append({"problem": problem, "backend": label,
+                         "trials": int(here["trials"].max()), "median regret": regret,
+                         "random search's": random, "times lower": random / regret
+                         if regret > 0 else math.inf,
+                         f"at least {factor:g}x": random >= factor * regret})
+    return pd.DataFrame(rows)
+
+
+def front_anchor(finals: pd.DataFrame, problem: str = "zdt1-20k", label: str = "pymoo:nsga2",
+                 at_least: float = 0.98) -> pd.DataFrame:
+    """NSGA-II on ZDT1 (30 variables) at 20,000 evaluations: the hypervolume ratio to the
+    true front's (pymoo itself reaches 0.99 at population 100 x 200 generations)."""
+    here = finals[(finals["problem"] == problem) & (finals["label"] == label)]
+    if here.empty:
+        return pd.DataFrame()
+    return pd.DataFrame([{"problem": problem, "backend": label, "trials": here["trials"].max(),
+                          "median ratio": here["ratio"].median(), "min ratio":
+                          here["ratio"].min(), f"median >= {at_least}":
+                          here["ratio"].median() >= at_least}])

