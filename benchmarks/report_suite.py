@@ -46,7 +46,7 @@ def write(out: Path, runs: list[tuple[Any, Any]], meta: dict[str, Any]) -> Path:
     from unitune.compare._report import markdown
 
     finals = finals_frame(runs)
-    timing = {k: meta[k] for k in ("seconds",) if k in meta}
+    timing = {k: meta[k] for k in ("argv", "seconds") if k in meta}
     repeatable = {k: v for k, v in meta.items() if k not in timing}
     path = write_suite_report(out, finals[REPEATABLE], {e.key: cmp for e, cmp in runs},
                               repeatable)

