@@ -160,3 +160,11 @@ def test_the_report_holds_the_tables_and_the_anytime_figures(tmp_path):
     curves = cmp.curves()
     assert set(curves.columns) >= {"label", "seed", "trial", "seconds", "best"}
     assert len(curves) == 3 * 2 * 12
+
+
+def test_checking_the_backends_prints_no_engine_warning(capfd):
+    """Each variant is checked by building its sampler once; an unseeded QMCSampler
+    printed Optuna's 'No seed is provided' warning for every comparison."""
+    ut.compare(BRANIN.objective, BRANIN.space, backends=["optuna:qmc"], n_trials=4, seeds=1,
+               baseline=None)
+    assert "No seed is provided" not in capfd.readouterr().err

@@ -127,7 +127,8 @@ class OptunaAdapter(StudyAdapter):
                                                            options.get("pruner_options")))
         if kwargs:
             sampler = getattr(optuna.samplers, cls.sampler_class)
-            check_built(cls.name, kwargs, lambda: sampler(**kwargs))
+            # seeded: an unseeded QMCSampler warns that its seed is random, every time
+            check_built(cls.name, kwargs, lambda: sampler(**{"seed": 0, **kwargs}))
 
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna
