@@ -50,7 +50,10 @@ def write(out: Path, runs: list[tuple[Any, Any]], meta: dict[str, Any]) -> Path:
     repeatable = {k: v for k, v in meta.items() if k not in timing}
     path = write_suite_report(out, finals[REPEATABLE], {e.key: cmp for e, cmp in runs},
                               repeatable)
-    lines = ["## Does the harness measure truthfully?", "",
+    pick = pick_table(finals)
+    (out / "pick.md").write_text(pick)
+    lines = ["## Which backend to pick", "", pick, "",
+             "## Does the harness measure truthfully?", "",
              "Random search on the tabular problems, whose every configuration is known: "
              "its mean best over seeds against the exact expectation of the best of n "
              "uniform draws over the table.", ""]
@@ -161,3 +164,36 @@ def front_anchor(finals: pd.DataFrame, problem: str = "zdt1-20k", label: str = "
                           "median ratio": here["ratio"].median(), "min ratio":
                           here["ratio"].min(), f"median >= {at_least}":
                           here["ratio"].median() >= at_least}])
+
+
+FAMILY_WORDS = {
+    "synthetic": "continuous and mixed functions, 2-10 dimensions (100 trials)",
+    "tabular": "neural-network hyperparameters, discrete grid (tabular, 50 trials)",
+    "ml": "scikit-learn / XGBoost models, cross-validated (30 trials)",
+    "multi-objective": "two or three objectives (hypervolume)",
+    "multi-fidelity": "training reported per epoch (best accuracy for the epochs spent)",
+}
+
+
+def pick_table(finals: pd.DataFrame) -> str:
+    """Which backend to pick for which kind of problem: per family, the best mean rank
+    with its bootstrap interval, the labels whose interval overlaps it (not told apart
+    by these runs), and the pick's median normalised score over the family's problems."""
+    from benchmarks._stats import ALL, mean_ranks
+
+    ranks = mean_ranks(finals[REPEATABLE], "family")
+    lines = ["| kind of problem | pick | mean rank (95% interval) | not told apart from it "
+             "| normalised score |", "|---|---|---|---|---|"]
+    for family, group in ranks.groupby("family", sort=False):
+        if family == ALL:
+            continue
+        best = group.iloc[0]
+        close = [f"{r.label} ({r.mean_rank:.1f})" for r in group.iloc[1:].itertuples()
+                 if r.low <= best.high]
+        here = finals[(finals["family"] == family) & (finals["label"] == best.label)]
+        score = here.groupby("problem")["normalised"].median().median()
+        lines.append(f"| {FAMILY_WORDS.get(family, family)} | **{best.label}** | "
+                     f"{best.mean_rank:.2f} [{best.low:.2f}, {best.high:.2f}] of "
+                     f"{len(group)}, {int(best.problems)} problems | "
+                     f"{', '.join(close) or '-'} | {score:.2f} |")
+    return "\n".join(lines) + "\n"
