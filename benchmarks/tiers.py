@@ -68,10 +68,12 @@ def _backend(b: Any) -> str:
 # Optuna's GP; it runs in the ml family, at 30 trials.
 SYNTHETIC = ("optuna:tpe", "optuna:gp", "optuna:cmaes", "optuna:qmc", "pymoo:ga", "pymoo:de",
              BASELINE)
-# skopt's forest sits out the tabular family for the same reason (~25 s a run at 50 trials,
-# x 110 runs); skopt runs in the ml family.
-TABULAR = ("optuna:tpe", "optuna:gp", "pymoo:ga", BASELINE)
-ML = ("optuna:tpe", "optuna:gp", "optuna:cmaes", "skopt:gp", "pymoo:ga", BASELINE)
+# The GPs sit out the tabular family: over its 5 categorical parameters (43 one-hot
+# dimensions) Optuna's GP took ~3 min a run here at 50 trials, skopt's forest ~25 s.
+TABULAR = ("optuna:tpe", "pymoo:ga", BASELINE)
+# skopt's GP runs here (30 trials: ~60 s a run of its own time); Optuna's GP is measured
+# in the synthetic family.
+ML = ("optuna:tpe", "optuna:cmaes", "skopt:gp", "pymoo:ga", BASELINE)
 # Optuna's multi-objective TPE sits out: ~65 s a run at 500 trials here, growing with the
 # square of the trials. 2,000 trials: 20 generations of 100 (below ~1,000, the 30-variable
 # ZDT fronts are all beyond the reference point and every hypervolume is 0).
@@ -103,7 +105,7 @@ T1 = [
     *_family("synthetic", ["branin", "hartmann6", "ackley10", "rosenbrock6", "ackley-mixed"],
              SYNTHETIC, 100, 10),
     *_family("tabular", TABULAR_PROBLEMS, TABULAR, 50, 10),
-    *_family("ml", ["svm-digits", "rf-breast", "mlp-wine", "xgb-diabetes"], ML, 30, 10),
+    *_family("ml", ["svm-digits", "rf-breast", "xgb-diabetes"], ML, 30, 10),
     *_family("multi-objective", ["zdt1", "zdt2", "zdt3", "dtlz2", "hpobench-mo-credit_g"],
              MULTI, 2000, 10),
     # the anchor: NSGA-II at 20,000 evaluations (population 100 x 200 generations)
