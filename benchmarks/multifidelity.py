@@ -9,16 +9,18 @@ synchronous Hyperband pauses trials and resumes them from it). Same params, same
 the weights and the shuffling are seeded (``random_state=0``).
 
 The variants (``VARIANTS``, the ``(label, backend, options)`` tuples ``ut.compare``
-takes) are no pruning (TPE, and random search: full training), Optuna's median,
+takes) are no pruning (TPE, and random search: full training, labelled
+``optuna:random`` so that it is also the comparison's baseline), Optuna's median,
 successive-halving and Hyperband pruners (under TPE, as Optuna users combine them, and
 successive halving under random search too: the same search as Ray's ASHA), and Ray's
 ASHA, Hyperband and median stopping rule (Ray's random searcher), with ``ray:random``
 as ASHA's paired full training (the same seed draws the same configs in the same
 order). Their budgets follow one set of rules, ``SCHEDULE`` (see the comment there).
 
-The figure is the best accuracy reached against the epochs spent (``budget_curve``);
-the anchor (``asha_anchor``): ASHA's best accuracy against full training's, and the
-share of the epochs it spent, over seeds.
+The figure is the best accuracy reached against the epochs spent (``budget_curve``,
+``plot``); the anchor (``asha_anchor``): ASHA's best accuracy against full training's,
+and the share of the epochs it spent, over seeds. ``family_report(cmp, dir)`` writes
+both for the suite.
 
     python benchmarks/multifidelity.py [--n-trials 40] [--seeds 10] [--variants ...]
 """
@@ -26,11 +28,11 @@ share of the epochs it spent, over seeds.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `unitune
 
 import unitune as ut
 from benchmarks._results import add_out, write_report
+from benchmarks.problems import Problem
 
 EPOCHS = 27  # 3**3: rungs at 1, 3, 9, 27 epochs with a reduction factor of 3
 SPACE = ut.Space(
@@ -147,6 +150,10 @@ def scheduler_options(kind: str, schedule: dict[str, int] = SCHEDULE) -> dict[st
 
 
 NO_PRUNING = {"pruner": "none"}
+# Random search without pruning: full training, the anchor's reference and the
+# comparison's baseline (ut.compare's baseline is the variant labelled optuna:random).
+FULL_TRAINING = "optuna:random"
+PAIRED_FULL_TRAINING = "ray:random (full training)"  # ASHA's own configs, trained in full
 
 
 def variants(schedule: dict[str, int] = SCHEDULE) -> list[tuple[str, str, dict[str, Any]]]:
@@ -154,7 +161,7 @@ def variants(schedule: dict[str, int] = SCHEDULE) -> list[tuple[str, str, dict[s
     opt = scheduler_options
     return [
         ("tpe", "optuna:tpe", dict(NO_PRUNING)),
-        ("random (full training)", "optuna:random", dict(NO_PRUNING)),
+        (FULL_TRAINING, "optuna:random", dict(NO_PRUNING)),
         ("tpe+median", "optuna:tpe", opt("optuna:median", schedule)),
         ("tpe+sh", "optuna:tpe", opt("optuna:successive_halving", schedule)),
         ("tpe+hyperband", "optuna:tpe", opt("optuna:hyperband", schedule)),
@@ -162,60 +169,56 @@ def variants(schedule: dict[str, int] = SCHEDULE) -> list[tuple[str, str, dict[s
         ("ray:asha", "ray:asha", opt("ray:asha", schedule)),
         ("ray:hyperband", "ray:hyperband", opt("ray:hyperband", schedule)),
         ("ray:median", "ray:median", opt("ray:median", schedule)),
-        ("ray:random (full training)", "ray:random", {}),
+        (PAIRED_FULL_TRAINING, "ray:random", {}),
     ]
 
 
 VARIANTS = variants()
-FULL_TRAINING = "random (full training)"  # the anchor's reference: random search, no pruning
-PAIRED_FULL_TRAINING = "ray:random (full training)"  # ASHA's own configs, trained in full
 
 
-@dataclass(frozen=True)
-class Run:
-    """One (variant, seed) study, as ``ut.compare``'s ``Comparison.runs`` holds it."""
-
-    label: str
-    backend: str
-    options: dict[str, Any]
-    seed: int
-    result: ut.Result
+def problem(epochs: int = EPOCHS) -> Problem:
+    """The family's problem for the suite's catalogue (no known optimum); with fewer
+    epochs (a quick tier) pair it with ``variants({**SCHEDULE, "max_epochs": epochs})``."""
+    if epochs == EPOCHS:
+        return Problem("mlp_digits", SPACE, mlp_digits, direction="maximize")
+    return Problem(f"mlp_digits_{epochs}epochs", SPACE,
+                   functools.partial(mlp_digits, epochs=epochs), direction="maximize")
 
 
-def run_variants(chosen: Sequence[tuple[str, str, dict[str, Any]]], n_trials: int,
-                 seeds: Iterable[int], *, epochs: int = EPOCHS, storage: Any = None,
-                 study_name: str = "multifidelity") -> list[Run]:
-    """Each variant under each seed, one trial at a time (the same order, hence the same
-    numbers, every time); studies ``<study_name>/<label>/seed<k>``."""
-    import functools
+PROBLEM = problem()
 
-    objective = mlp_digits if epochs == EPOCHS else functools.partial(mlp_digits,
-                                                                      epochs=epochs)
-    runs = []
-    for label, backend, options in chosen:
-        for seed in seeds:
-            result = ut.optimize(objective, SPACE, backend=backend, direction="maximize",
-                                 n_trials=n_trials, seed=seed, options=options,
-                                 storage=storage, study_name=f"{study_name}/{label}/seed{seed}")
-            runs.append(Run(label, backend, dict(options), seed, result))
-    return runs
+
+
+def compare(n_trials: int, seeds: int | Sequence[int], *,
+            chosen: Sequence[tuple[str, str, dict[str, Any]]] = VARIANTS, epochs: int = EPOCHS,
+            storage: Any = None, study_name: str = "multifidelity",
+            cell_map: Any = None) -> ut.Comparison:
+    """Each variant under each seed (``ut.compare``: studies ``<study_name>/<label>/
+    seed<k>``, one trial at a time, the same numbers every time), at most ``epochs``
+    epochs per trial (give ``variants(schedule)`` with the same max_epochs)."""
+    baseline = FULL_TRAINING if any(v[0] == FULL_TRAINING for v in chosen) else None
+    return ut.compare(problem(epochs).objective, SPACE, backends=list(chosen), n_trials=n_trials,
+                      seeds=seeds, direction="maximize", storage=storage,
+                      study_name=study_name, baseline=baseline, cell_map=cell_map)
 
 
 def epochs_spent(result: ut.Result) -> int:
-    """Epochs trained: one report per epoch, a pruned trial's included."""
+    """Epochs trained: one report per epoch, a pruned trial's included (``reports`` in
+    ``Comparison.finals()``)."""
     return sum(len(t.intermediate) for t in result.trials)
+
+
+def _end(t: ut.TrialRecord) -> float:
+    start = t.datetime_start.timestamp() if t.datetime_start else 0.0
+    return start + (t.duration or 0.0)
 
 
 def budget_curve(result: ut.Result) -> list[tuple[int, float]]:
     """(epochs spent, best accuracy of a completed trial so far) after each trial that
     ended, in the order they ended. A trial's epochs count when it ends: exact with one
     worker except for Hyperband's paused trials (counted when they end, later)."""
-    def end(t: ut.TrialRecord) -> float:
-        start = t.datetime_start.timestamp() if t.datetime_start else 0.0
-        return start + (t.duration or 0.0)
-
     spent, best, out = 0, float("-inf"), []
-    for t in sorted(result.trials, key=lambda t: (end(t), t.number)):
+    for t in sorted(result.trials, key=lambda t: (_end(t), t.number)):
         spent += len(t.intermediate)
         if t.state is ut.TrialState.COMPLETE and t.value is not None:
             best = max(best, t.value)
@@ -223,49 +226,25 @@ def budget_curve(result: ut.Result) -> list[tuple[int, float]]:
     return out
 
 
-def wall_seconds(result: ut.Result) -> float:
-    """From the first trial's start to the last one's end. (The sum of the trials'
-    durations is no measure of cost under Ray's Hyperband: a paused trial's duration runs
-    on while it waits.)"""
-    starts = [t.datetime_start.timestamp() for t in result.trials if t.datetime_start]
-    ends = [t.datetime_start.timestamp() + (t.duration or 0.0) for t in result.trials
-            if t.datetime_start]
-    return max(ends) - min(starts) if starts else 0.0
+def summary(cmp: ut.Comparison, epochs: int = EPOCHS) -> Any:
+    """``cmp.summary()`` with, per variant, the median epochs spent (``reports``), their
+    share of full training's (n_trials x epochs), and the median trials pruned."""
+    table = cmp.summary()
+    full = cmp.n_trials * epochs
+    pruned = {label: statistics.median(
+        sum(t.state is ut.TrialState.PRUNED for t in r.result.trials)
+        for r in cmp.runs if r.label == label) for label in table.index}
+    table["epochs_share"] = table["reports"] / full
+    table["pruned"] = [pruned[label] for label in table.index]
+    return table
 
 
-def finals(runs: Iterable[Run]) -> list[dict[str, Any]]:
-    """One row per run: its best accuracy, epochs spent, trials pruned, wall seconds."""
-    return [{"label": r.label, "backend": r.backend, "seed": r.seed,
-             "best": r.result.best_value, "epochs": epochs_spent(r.result),
-             "trials": len(r.result.trials),
-             "pruned": sum(t.state is ut.TrialState.PRUNED for t in r.result.trials),
-             "seconds": wall_seconds(r.result)} for r in runs]
-
-
-def summary(runs: Sequence[Run], epochs: int = EPOCHS) -> list[dict[str, Any]]:
-    """One row per variant: median best accuracy (and IQR), median epochs and their share
-    of full training's (n_trials x epochs), median pruned trials and seconds."""
-    rows = finals(runs)
-    out = []
-    for label in dict.fromkeys(r["label"] for r in rows):
-        mine = [r for r in rows if r["label"] == label]
-        best = sorted(r["best"] for r in mine)
-        q = statistics.quantiles(best, n=4) if len(best) > 1 else [best[0]] * 3
-        full = mine[0]["trials"] * epochs
-        out.append({"label": label, "backend": mine[0]["backend"], "seeds": len(mine),
-                    "median_best": statistics.median(best), "q25": q[0], "q75": q[2],
-                    "median_epochs": statistics.median(r["epochs"] for r in mine),
-                    "epochs_share": statistics.median(r["epochs"] / full for r in mine),
-                    "median_pruned": statistics.median(r["pruned"] for r in mine),
-                    "median_seconds": statistics.median(r["seconds"] for r in mine)})
-    return out
-
-
-def asha_anchor(runs: Sequence[Run], pruned: str = "ray:asha",
+def asha_anchor(runs: Sequence[Any], pruned: str = "ray:asha",
                 full: str = FULL_TRAINING) -> dict[str, Any]:
     """The issue's anchor: does ``pruned`` reach within 1 accuracy point of ``full``
     training's best on at most 1/3 of its epochs? Per seed, then the medians over seeds
-    (the claim is about the medians; ``seeds_holding`` counts the seeds where both hold)."""
+    (the claim is about the medians; ``seeds_holding`` counts the seeds where both hold).
+    ``runs``: ``Comparison.runs`` (label, seed, result)."""
     by = {(r.label, r.seed): r.result for r in runs}
     rows = []
     for seed in sorted(s for (label, s) in by if label == pruned and (full, s) in by):
@@ -287,73 +266,46 @@ def asha_anchor(runs: Sequence[Run], pruned: str = "ray:asha",
                                  for r in rows)}
 
 
-def curve_table(runs: Sequence[Run], points: int = 60) -> list[dict[str, Any]]:
-    """Median and IQR over seeds of the best accuracy reached by each number of epochs
-    spent (a log-spaced grid up to the largest run), per variant: the figure's data."""
-    import numpy as np
-
-    curves = {id(r): budget_curve(r.result) for r in runs}
-    top = max(c[-1][0] for c in curves.values())
-    grid = np.unique(np.geomspace(1, top, points).round().astype(int))
-    rows = []
-    for label in dict.fromkeys(r.label for r in runs):
-        best = np.array([[max((b for e, b in curves[id(r)] if e <= x), default=np.nan)
-                          for x in grid] for r in runs if r.label == label], dtype=float)
-        best[~np.isfinite(best)] = np.nan  # before the first completed trial
-        spent = max(curves[id(r)][-1][0] for r in runs if r.label == label)
-        for i, x in enumerate(grid):
-            column = best[:, i]
-            if x > spent or np.isnan(column).mean() > 0.5:
-                continue  # past the variant's budget, or most seeds have no trial done
-            q25, median, q75 = np.nanpercentile(column, [25, 50, 75])
-            rows.append({"label": label, "epochs": int(x), "median": float(median),
-                         "q25": float(q25), "q75": float(q75)})
-    return rows
+def anchor_line(a: dict[str, Any]) -> str:
+    if not a["seeds"]:
+        return f"{a['pruned']} vs {a['full']}: no seed has both"
+    return (f"{a['pruned']} vs {a['full']} over {len(a['seeds'])} seeds: median gap "
+            f"{a['median_gap_points']:.2f} accuracy points (max {a['max_gap_points']:.2f}), "
+            f"median epochs ratio {a['median_epochs_ratio']:.3f} (max "
+            f"{a['max_epochs_ratio']:.3f}); within 1 point on at most 1/3 of the epochs: "
+            f"{'yes' if a['holds'] else 'no'} ({a['seeds_holding']}/{len(a['seeds'])} seeds)")
 
 
-def plot(runs: Sequence[Run], path: str | Path, anchor: dict[str, Any] | None = None) -> Path:
-    """PNG: median best accuracy (IQR band) against epochs spent, one line per variant."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = curve_table(runs)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for label in dict.fromkeys(r["label"] for r in rows):
-        mine = [r for r in rows if r["label"] == label]
-        x = [r["epochs"] for r in mine]
-        style = "--" if "full training" in label or label == "tpe" else "-"
-        (line,) = ax.plot(x, [r["median"] for r in mine], style, label=label)
-        ax.fill_between(x, [r["q25"] for r in mine], [r["q75"] for r in mine],
-                        color=line.get_color(), alpha=0.12)
-    if anchor and anchor.get("seeds"):
-        full = statistics.median(r["full_best"] for r in anchor["seeds"])
-        ax.axhline(full - 0.01, color="grey", lw=0.8, ls=":",
-                   label="full training's median best - 1 point")
-    ax.set_xscale("log")
-    ax.set_xlabel("epochs spent (sum of every trial's reports)")
-    ax.set_ylabel("best validation accuracy of a completed trial")
-    ax.set_ylim(bottom=max(0.9, ax.get_ylim()[0]))
-    ax.set_title(f"MLP on digits, up to {EPOCHS} epochs per trial: median over "
-                 f"{len({r.seed for r in runs})} seeds, IQR band")
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def table(rows: Sequence[dict[str, Any]]) -> str:
-    lines = ["| variant | backend | median best (IQR) | median epochs | share of full | "
-             "pruned | seconds |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['label']} | {r['backend']} | {r['median_best']:.4f} "
-                     f"({r['q25']:.4f}-{r['q75']:.4f}) | {r['median_epochs']:g} | "
-                     f"{r['epochs_share']:.0%} | {r['median_pruned']:g} | "
-                     f"{r['median_seconds']:.1f} |")
+def table(summary_frame: Any) -> str:
+    lines = ["| variant | backend | median best (IQR) | epochs (median) | share of full | "
+             "pruned | seconds/trial |", "|---|---|---|---|---|---|---|"]
+    for label, r in summary_frame.iterrows():
+        lines.append(f"| {label} | {r['backend']} | {r['median']:.4f} ({r['q25']:.4f}-"
+                     f"{r['q75']:.4f}) | {r['reports']:g} | {r['epochs_share']:.0%} | "
+                     f"{r['pruned']:g} | {1 / r['trials_per_s']:.3f} |")
     return "\n".join(lines)
+
+
+def family_report(cmp: ut.Comparison, directory: str | Path,
+                  epochs: int = EPOCHS) -> dict[str, Any]:
+    """For the suite: ``directory/multifidelity.png`` (best accuracy against epochs spent)
+    and the family's markdown (the table, the anchor, the rules) and figures."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    frame = summary(cmp, epochs)
+    anchors = [asha_anchor(cmp.runs, full=full)
+               for full in (FULL_TRAINING, PAIRED_FULL_TRAINING)]
+    from benchmarks._multifidelity_plot import plot
+
+    png = plot(cmp.runs, directory / "multifidelity.png", anchors[0])
+    markdown = "\n\n".join([
+        f"{cmp.n_trials} trials per run, seeds {list(cmp.seeds)}; budget rules: "
+        f"{SCHEDULE_RULE}.", table(frame),
+        "\n".join(f"- {anchor_line(a)}" for a in anchors if a["seeds"]),
+        f"![best accuracy against epochs spent]({png.name})"])
+    return {"markdown": markdown, "png": str(png), "anchors": anchors,
+            "schedule": SCHEDULE, "schedule_rule": SCHEDULE_RULE,
+            "summary": frame.reset_index().to_dict("records")}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -362,28 +314,32 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--n-trials", type=int, default=40)
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1")
     parser.add_argument("--variants", nargs="+", default=labels, choices=labels)
-    parser.add_argument("--storage", default=None, help="ledger (default: in memory)")
-    parser.add_argument("--plot", default=None, help="also draw the figure to this PNG")
+    parser.add_argument("--storage", default=None, help="ledger (default: in memory); the "
+                        "same command with the same ledger reruns nothing")
+    parser.add_argument("--plot-dir", default=None, help="also write the figure there")
     add_out(parser, "multifidelity")
     args = parser.parse_args(argv)
     chosen = [v for v in VARIANTS if v[0] in args.variants]
     start = time.perf_counter()
-    runs = run_variants(chosen, args.n_trials, range(args.seeds), storage=args.storage)
-    rows = summary(runs)
-    anchors = [asha_anchor(runs, full=full) for full in (FULL_TRAINING, PAIRED_FULL_TRAINING)]
+    cmp = compare(args.n_trials, args.seeds, chosen=chosen, storage=args.storage)
+    frame = summary(cmp)
+    anchors = [asha_anchor(cmp.runs, full=full) for full in (FULL_TRAINING,
+                                                             PAIRED_FULL_TRAINING)]
+    print(f"{args.n_trials} trials, seeds 0..{args.seeds - 1}; {SCHEDULE_RULE}")
+    print(table(frame))
+    for a in anchors:
+        print(anchor_line(a))
+    if args.plot_dir:
+        from benchmarks._multifidelity_plot import plot
+
+        png = plot(cmp.runs, Path(args.plot_dir) / "multifidelity.png", anchors[0])
+        print(f"figure written to {png}")
+    finals = cmp.finals()
     report = {"n_trials": args.n_trials, "seeds": args.seeds, "epochs": EPOCHS,
               "schedule": SCHEDULE, "schedule_rule": SCHEDULE_RULE,
-              "variants": [list(v) for v in chosen], "summary": rows, "anchors": anchors,
-              "runs": finals(runs), "wall_seconds": time.perf_counter() - start}
-    print(f"{args.n_trials} trials, seeds 0..{args.seeds - 1}, {SCHEDULE_RULE}")
-    print(table(rows))
-    for a in anchors:
-        if a["seeds"]:
-            print(f"{a['pruned']} vs {a['full']}: median gap {a['median_gap_points']:.2f} "
-                  f"points, median epochs ratio {a['median_epochs_ratio']:.3f}; holds: "
-                  f"{a['holds']} ({a['seeds_holding']}/{len(a['seeds'])} seeds)")
-    if args.plot:
-        print(f"figure written to {plot(runs, args.plot, anchors[0])}")
+              "variants": [list(v) for v in chosen],
+              "summary": frame.reset_index().to_dict("records"), "anchors": anchors,
+              "runs": finals.to_dict("records"), "wall_seconds": time.perf_counter() - start}
     write_report(args.out, "multifidelity", report)
     return report
 

@@ -30,7 +30,7 @@ import dataclasses
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,51 +98,55 @@ def time_to(result: ut.Result, n: int) -> float:
     return _ends(result)[1][n - 1][0]
 
 
-def run_cells(problem: Problem, backends: Sequence[Variant], n_trials: int,
-              seeds: Iterable[int], n_workers: int, storage: Any = None
-              ) -> list[tuple[str, str, int, ut.Result]]:
-    """(label, backend, seed, result) of each backend and seed with ``n_workers``."""
-    out = []
-    for label, backend, options in backends:
-        for seed in seeds:
-            out.append((label, backend, seed, ut.optimize(
-                problem.objective, problem.space, backend=backend,
-                direction=problem.direction, n_trials=n_trials, seed=seed, options=options,
-                n_workers=n_workers, storage=storage,
-                study_name=f"parallel/{problem.name}/w{n_workers}/{label}/seed{seed}")))
-    return out
+def compare(problem: Problem, backends: Sequence[Variant | str], n_trials: int,
+            seeds: int | Sequence[int], n_workers: int, storage: Any = None,
+            study_name: str | None = None) -> ut.Comparison:
+    """``ut.compare`` of ``backends`` on ``problem`` with ``n_workers`` workers per study
+    (studies ``parallel/<problem>/w<n_workers>/<label>/seed<k>``)."""
+    chosen = [(b, b, {}) if isinstance(b, str) else b for b in backends]
+    baseline = "optuna:random" if any(v[0] == "optuna:random" for v in chosen) else None
+    return ut.compare(problem.objective, problem.space, backends=chosen, n_trials=n_trials,
+                      seeds=seeds, direction=problem.direction, optimum=problem.optimum,
+                      n_workers=n_workers, storage=storage, baseline=baseline,
+                      study_name=study_name or f"parallel/{problem.name}/w{n_workers}")
+
+
+def rows_from(problem: Problem, comparisons: Mapping[int, ut.Comparison]) -> Any:
+    """A DataFrame, one row per (backend, n_workers, seed) of ``comparisons`` (n_workers
+    -> the comparison run with them; the fewest workers are the reference): ``best``
+    after the budget, ``best_at_T`` with ``T`` the seconds the reference run of that
+    backend and seed took for half its trials, ``trials_at_T``, ``wall_seconds``, and
+    ``regret``/``regret_at_T`` when ``problem.optimum`` is known."""
+    import pandas as pd
+
+    sign = 1.0 if problem.direction == "minimize" else -1.0
+    first = min(comparisons)
+    reference = {(r.label, r.seed): r.result for r in comparisons[first].runs}
+    rows = []
+    for n, cmp in sorted(comparisons.items()):
+        for run in cmp.runs:
+            T = time_to(reference[(run.label, run.seed)], max(1, cmp.n_trials // 2))
+            ends = _ends(run.result)[1]
+            row = {"problem": problem.name, "label": run.label, "backend": run.backend,
+                   "n_workers": n, "seed": run.seed, "best": run.result.best_value, "T": T,
+                   "best_at_T": best_by(run.result, T, sign),
+                   "trials_at_T": sum(end <= T for end, _ in ends),
+                   "wall_seconds": ends[-1][0]}
+            if problem.optimum is not None:
+                row["regret"] = sign * (row["best"] - problem.optimum)
+                row["regret_at_T"] = (None if row["best_at_T"] is None
+                                      else sign * (row["best_at_T"] - problem.optimum))
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def parallel_rows(problem: Problem, backends: Sequence[Variant | str], n_trials: int,
-                  seeds: Iterable[int], storage: Any = None,
+                  seeds: int | Sequence[int], storage: Any = None,
                   workers: Sequence[int] = WORKERS) -> Any:
-    """A DataFrame, one row per (backend, n_workers, seed): ``best`` after ``n_trials``
-    trials, ``best_at_T`` with ``T`` the seconds the 1-worker run of that backend and seed
-    took for ``n_trials // 2`` trials, ``trials_at_T``, ``wall_seconds``, and their
-    regret (``problem.optimum`` known) as ``regret``/``regret_at_T``."""
-    import pandas as pd
-
-    seeds = list(seeds)
-    variants = [(b, b, {}) if isinstance(b, str) else b for b in backends]
-    sign = 1.0 if problem.direction == "minimize" else -1.0
-    cells = {(label, n, seed): (backend, result) for n in workers
-             for label, backend, seed, result in run_cells(problem, variants, n_trials,
-                                                           seeds, n, storage)}
-    rows = []
-    for (label, n, seed), (backend, result) in cells.items():
-        T = time_to(cells[(label, workers[0], seed)][1], max(1, n_trials // 2))
-        ends = _ends(result)[1]
-        row = {"problem": problem.name, "label": label, "backend": backend, "n_workers": n,
-               "seed": seed, "best": result.best_value, "T": T,
-               "best_at_T": best_by(result, T, sign),
-               "trials_at_T": sum(end <= T for end, _ in ends),
-               "wall_seconds": ends[-1][0]}
-        if problem.optimum is not None:
-            row["regret"] = sign * (row["best"] - problem.optimum)
-            row["regret_at_T"] = (None if row["best_at_T"] is None
-                                  else sign * (row["best_at_T"] - problem.optimum))
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Run ``backends`` on ``problem`` with each number of ``workers`` and return
+    ``rows_from`` of the comparisons."""
+    return rows_from(problem, {n: compare(problem, backends, n_trials, seeds, n, storage)
+                               for n in workers})
 
 
 def parallel_summary(rows: Any) -> Any:
@@ -176,13 +180,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--backends", nargs="+", default=labels, choices=labels)
     parser.add_argument("--n-trials", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
+    parser.add_argument("--storage", default=None, help="ledger (default: in memory)")
     add_out(parser, "parallel")
     args = parser.parse_args(argv)
     import pandas as pd
 
     chosen = [b for b in BACKENDS if b[0] in args.backends]
-    rows = pd.concat([parallel_rows(PROBLEMS[p], chosen, args.n_trials, range(args.seeds))
-                      for p in args.problems], ignore_index=True)
+    rows = pd.concat([parallel_rows(PROBLEMS[p], chosen, args.n_trials, args.seeds,
+                                    args.storage) for p in args.problems], ignore_index=True)
     summary = parallel_summary(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))

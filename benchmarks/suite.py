@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 import unitune as ut  # noqa: E402
 from benchmarks._results import add_report, fresh_dir  # noqa: E402
-from benchmarks.tiers import BASELINE, TIERS, Entry  # noqa: E402
+from benchmarks.tiers import BASELINE, TIERS, Entry, _label  # noqa: E402
 from unitune.compare._fairness import RULES  # noqa: E402
 
 DISTRIBUTIONS = ("unitune", "optuna", "cmaes", "scikit-optimize", "scikit-learn", "ray",
@@ -101,7 +101,8 @@ def run_entry(entry: Entry, args: argparse.Namespace, cell_map: Any) -> ut.Compa
                      **problem.direction_kwargs(), n_workers=entry.n_workers,
                      optimum=problem.optimum, reference=problem.reference,
                      storage=storage_for(args, entry), study_name=f"{args.tier}/{entry.key}",
-                     baseline=BASELINE if BASELINE in entry.backends else None,
+                     baseline=BASELINE if any(_label(b) == BASELINE for b in entry.backends)
+                     else None,
                      cell_map=cell_map)
     print(f"  {entry.key}: {len(cmp.runs)} runs, {time.perf_counter() - start:.0f} s",
           file=sys.stderr, flush=True)

@@ -112,6 +112,25 @@ T1 = [
     *_family("multi-objective", ["zdt1"], ("pymoo:nsga2",), 20_000, 10, suffix="-20k"),
 ]
 
+
+def _parallel(names: Sequence[str], n_trials: int, seeds: int) -> list[Entry]:
+    """Each problem with 1 and with 2 workers per study (``benchmarks/parallel.py``)."""
+    from benchmarks.parallel import BACKENDS
+
+    chosen = tuple(b for b in BACKENDS if b[1] != "skopt:gp")  # ~50 s a run: see ml
+    return [Entry(name, "parallel", chosen, n_trials, seeds, n_workers=w, suffix=f"-w{w}")
+            for name in names for w in (1, 2)]
+
+
+def _multifidelity(n_trials: int, seeds: int) -> list[Entry]:
+    """Pruners and schedulers under one set of budget rules (``benchmarks/multifidelity``)."""
+    from benchmarks.multifidelity import VARIANTS
+
+    return [Entry("mlp_digits", "multi-fidelity", tuple(VARIANTS), n_trials, seeds)]
+
+
+T1 += [*_multifidelity(30, 10), *_parallel(["branin+0.1s", "svm-digits"], 30, 10)]
+
 T2 = [replace(e, n_trials=e.n_trials * 2, seeds=25) for e in T1]
 
 TIERS: dict[str, list[Entry]] = {"t0": T0, "t1": T1, "t2": T2}

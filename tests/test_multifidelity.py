@@ -131,10 +131,11 @@ def test_the_defaults_the_rules_name_are_the_engines_own():
         assert set(options) <= set(get(backend).accepted_options()), label
 
 
-def test_a_pruner_spends_fewer_epochs_than_no_pruning():
+def test_a_pruner_spends_fewer_epochs_than_no_pruning(tmp_path):
     schedule = {**mf.SCHEDULE, "max_epochs": 9}
     chosen = [v for v in mf.variants(schedule) if v[0] in (FULL, "random+sh")]
-    runs = mf.run_variants(chosen, 8, [0], epochs=9)
+    cmp = mf.compare(8, [0], chosen=chosen, epochs=9)
+    runs = cmp.runs
     full, pruned = (r.result for r in runs)
     assert [t.params for t in full.trials] == [t.params for t in pruned.trials]
     assert mf.epochs_spent(full) == 8 * 9
@@ -147,8 +148,12 @@ def test_a_pruner_spends_fewer_epochs_than_no_pruning():
     (seed,) = anchor["seeds"]
     assert seed["epochs_ratio"] == mf.epochs_spent(pruned) / (8 * 9)
     assert seed["gap_points"] == pytest.approx(100 * (full.best_value - pruned.best_value))
-    rows = {r["label"]: r for r in mf.summary(runs, epochs=9)}
-    assert rows[FULL]["epochs_share"] == 1.0 and rows["random+sh"]["epochs_share"] < 1.0
+    table = mf.summary(cmp, epochs=9)
+    assert table.loc[FULL, "epochs_share"] == 1.0 and table.loc[FULL, "pruned"] == 0
+    assert table.loc["random+sh", "epochs_share"] < 1.0
+    report = mf.family_report(cmp, tmp_path, epochs=9)  # what the suite writes
+    assert (tmp_path / "multifidelity.png").stat().st_size > 0
+    assert "random+sh" in report["markdown"] and report["schedule"] == mf.SCHEDULE
 
 
 def test_parallel_rows_pair_each_run_with_its_one_worker_run():
