@@ -188,7 +188,6 @@ def problem(epochs: int = EPOCHS) -> Problem:
 PROBLEM = problem()
 
 
-
 def compare(n_trials: int, seeds: int | Sequence[int], *,
             chosen: Sequence[tuple[str, str, dict[str, Any]]] = VARIANTS, epochs: int = EPOCHS,
             storage: Any = None, study_name: str = "multifidelity",
@@ -197,8 +196,8 @@ def compare(n_trials: int, seeds: int | Sequence[int], *,
     seed<k>``, one trial at a time, the same numbers every time), at most ``epochs``
     epochs per trial (give ``variants(schedule)`` with the same max_epochs)."""
     baseline = FULL_TRAINING if any(v[0] == FULL_TRAINING for v in chosen) else None
-    return ut.compare(problem(epochs).objective, SPACE, backends=list(chosen), n_trials=n_trials,
-                      seeds=seeds, direction="maximize", storage=storage,
+    return ut.compare(problem(epochs).objective, SPACE, backends=list(chosen),
+                      n_trials=n_trials, seeds=seeds, direction="maximize", storage=storage,
                       study_name=study_name, baseline=baseline, cell_map=cell_map)
 
 
