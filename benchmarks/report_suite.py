@@ -63,6 +63,7 @@ def write(out: Path, runs: list[tuple[Any, Any]], meta: dict[str, Any]) -> Path:
     for title, table in _anchors(finals):
         lines += [f"**{title}**", "", markdown(table, index=False) if not table.empty
                   else "(not in this run)", ""]
+    lines += _family_sections(out, runs)
     lines += ["## Each problem", ""]
     for entry, cmp in runs:
         problem = entry.problem()
@@ -197,3 +198,36 @@ def pick_table(finals: pd.DataFrame) -> str:
                      f"{len(group)}, {int(best.problems)} problems | "
                      f"{', '.join(close) or '-'} | {score:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def _family_sections(out: Path, runs: list[tuple[Any, Any]]) -> list[str]:
+    """The multi-fidelity family (best accuracy against epochs spent, ASHA's anchor) and
+    the parallel family (1 against 2 workers, at equal trials and at equal time)."""
+    from unitune.compare._report import markdown
+
+    lines: list[str] = []
+    for entry, cmp in runs:
+        if entry.family == "multi-fidelity":
+            from benchmarks.multifidelity import family_report
+
+            part = family_report(cmp, out)
+            lines += [f"**ASHA against full training ({entry.key}): within 1 accuracy point "
+                      "on at most 1/3 of the epochs?**", "", part["markdown"], ""]
+    pairs: dict[str, dict[int, Any]] = {}
+    for entry, cmp in runs:
+        if entry.family == "parallel":
+            pairs.setdefault(entry.problem_name, {})[entry.n_workers] = cmp
+    if pairs:
+        from benchmarks.parallel import parallel_summary, rows_from
+        from benchmarks.tiers import Entry
+
+        lines += ["## Parallel: 1 against 2 workers", "",
+                  "Equal trials: the best after the budget. Equal time: the best of the "
+                  "trials ended by T, the time the 1-worker run of the same backend and seed "
+                  "took for half its trials. Speed-up: the 1-worker run's wall time over "
+                  "this one's (2 workers share this machine's 2 cores). Runs with 2 workers "
+                  "do not repeat bit for bit.", ""]
+        for name, comps in pairs.items():
+            problem = Entry(name, "parallel", (), 0, 0).problem()
+            lines += [markdown(parallel_summary(rows_from(problem, comps)), index=False), ""]
+    return lines

@@ -130,6 +130,10 @@ def _multifidelity(n_trials: int, seeds: int) -> list[Entry]:
 
 
 T1 += [*_multifidelity(30, 10), *_parallel(["branin+0.1s", "svm-digits"], 30, 10)]
+# t0's multi-fidelity entry: successive halving against full training (Optuna only: no
+# Ray runtime to start, and one worker repeats bit for bit).
+T0 += [replace(e, backends=tuple(v for v in e.backends if v[0] in ("tpe+sh", BASELINE)),
+               n_trials=8, seeds=3) for e in _multifidelity(8, 3)]
 
 T2 = [replace(e, n_trials=e.n_trials * 2, seeds=25) for e in T1]
 
