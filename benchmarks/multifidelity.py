@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `unitune
 import unitune as ut
 from benchmarks._results import add_out, write_report
 from benchmarks.problems import Problem
+from unitune.compare._fairness import SCHEDULE_RULE, schedule, scheduler_options
 
 EPOCHS = 27  # 3**3: rungs at 1, 3, 9, 27 epochs with a reduction factor of 3
 SPACE = ut.Space(
@@ -102,51 +103,9 @@ def mlp_digits(params: dict[str, Any], trial: ut.Trial, epochs: int = EPOCHS) ->
     return accuracy
 
 
-# The fairness rules of the scheduler budgets, in one place (tests/test_multifidelity.py
-# checks them against what each engine is built with, and the defaults named here against
-# the engines' own signatures):
-# - the same full training everywhere: at most EPOCHS epochs (Ray's max_t, Optuna
-#   Hyperband's max_resource; the objective itself stops at EPOCHS);
-# - the same minimum resource: a trial may be stopped from its first epoch on (Ray's
-#   grace_period 1 is unitune's default, Optuna SH's min_resource="auto" estimates 1 at
-#   27 epochs, Hyperband's r_min is 1 in both engines); written out, so that it does not
-#   depend on an estimate;
-# - the same reduction factor 3 for every halving rule (Optuna's successive halving and
-#   Hyperband, Ray's ASHA and Hyperband): Hyperband's default in both engines and the
-#   Hyperband paper's eta; Optuna SH and Ray ASHA default to 4. With 27 epochs the rungs
-#   are then the same epochs 1, 3, 9, 27 in every engine (Hyperband: 4 brackets in both);
-# - the same start for the median rules: 5 trials before the rule applies (Optuna's
-#   MedianPruner default n_startup_trials, which counts completed trials; Ray's
-#   MedianStoppingRule defaults to min_samples_required=3 trials that reached the epoch)
-#   and the same first epoch (Optuna's n_warmup_steps, Ray's grace_period: the earliest
-#   step at which a trial may be stopped).
-# No pruning is asked for explicitly: unitune's optuna:* backends prune with the median
-# rule by default (Optuna's own default pruner).
-SCHEDULE: dict[str, int] = {"max_epochs": EPOCHS, "min_epochs": 1, "reduction_factor": 3,
-                            "median_startup_trials": 5}
-SCHEDULE_RULE = ("max epochs E=27 everywhere; minimum resource / grace period 1 epoch; "
-                 "reduction factor 3 for successive halving, Hyperband and ASHA (rungs 1, 3, "
-                 "9, 27); median rules: 5 trials before they apply, from epoch 1; no "
-                 "pruning: pruner='none' (optuna:* prunes with the median rule by default)")
-
-
-def scheduler_options(kind: str, schedule: dict[str, int] = SCHEDULE) -> dict[str, Any]:
-    """The options of one pruning rule under ``schedule``, in its engine's own terms.
-    ``kind``: optuna median|successive_halving|hyperband, ray asha|hyperband|median."""
-    e, r, eta, n = (schedule["max_epochs"], schedule["min_epochs"],
-                    schedule["reduction_factor"], schedule["median_startup_trials"])
-    options: dict[str, dict[str, Any]] = {
-        "optuna:median": {"pruner": "median", "pruner_options": {
-            "n_startup_trials": n, "n_warmup_steps": r}},
-        "optuna:successive_halving": {"pruner": "successive_halving", "pruner_options": {
-            "min_resource": r, "reduction_factor": eta, "min_early_stopping_rate": 0}},
-        "optuna:hyperband": {"pruner": "hyperband", "pruner_options": {
-            "min_resource": r, "max_resource": e, "reduction_factor": eta}},
-        "ray:asha": {"max_t": e, "grace_period": r, "reduction_factor": eta},
-        "ray:hyperband": {"max_t": e, "reduction_factor": eta},
-        "ray:median": {"grace_period": r, "min_samples_required": n},
-    }
-    return options[kind]
+# The scheduler budgets follow the fairness rules of unitune/compare/_fairness.py (the
+# comment above SCHEDULE there says why each is what it is).
+SCHEDULE: dict[str, int] = schedule(EPOCHS)
 
 
 NO_PRUNING = {"pruner": "none"}

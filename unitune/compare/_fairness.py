@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["FIXED_OPTIONS", "NOTES", "POPULATION_OPTION", "RULES", "fair_options",
-           "population"]
+__all__ = ["FIXED_OPTIONS", "NOTES", "POPULATION_OPTION", "RULES", "SCHEDULE", "SCHEDULE_RULE",
+           "fair_options", "population", "schedule", "scheduler_options"]
 
 # The population rule. With their engines' default populations (pymoo 100, Optuna's
 # NSGA-II/III 50) the genetic backends spend a 50-trial budget on their random first
@@ -54,6 +54,58 @@ NOTES: dict[str, str] = {
     "ray:hyperband": "with one report per trial there is nothing to stop early (random search)",
     "ray:median": "with one report per trial there is nothing to stop early (random search)",
 }
+# The scheduler budgets of a multi-fidelity comparison (tests/test_multifidelity.py
+# checks them against what each engine is built with, and the defaults named here against
+# the engines' own signatures):
+# - the same full training everywhere: at most E epochs (Ray's max_t, Optuna
+#   Hyperband's max_resource; the objective itself stops at E);
+# - the same minimum resource: a trial may be stopped from its first epoch on (Ray's
+#   grace_period 1 is unitune's default, Optuna SH's min_resource="auto" estimates 1 at
+#   27 epochs, Hyperband's r_min is 1 in both engines); written out, so that it does not
+#   depend on an estimate;
+# - the same reduction factor 3 for every halving rule (Optuna's successive halving and
+#   Hyperband, Ray's ASHA and Hyperband): Hyperband's default in both engines and the
+#   Hyperband paper's eta; Optuna SH and Ray ASHA default to 4. With 27 epochs the rungs
+#   are then the same epochs 1, 3, 9, 27 in every engine (Hyperband: 4 brackets in both);
+# - the same start for the median rules: 5 trials before the rule applies (Optuna's
+#   MedianPruner default n_startup_trials, which counts completed trials; Ray's
+#   MedianStoppingRule defaults to min_samples_required=3 trials that reached the epoch)
+#   and the same first epoch (Optuna's n_warmup_steps, Ray's grace_period: the earliest
+#   step at which a trial may be stopped).
+# No pruning is asked for explicitly: unitune's optuna:* backends prune with the median
+# rule by default (Optuna's own default pruner).
+def schedule(max_epochs: int) -> dict[str, int]:
+    """The budget rules for an objective trained for at most ``max_epochs`` epochs."""
+    return {"max_epochs": max_epochs, "min_epochs": 1, "reduction_factor": 3,
+            "median_startup_trials": 5}
+
+
+SCHEDULE = schedule(27)
+SCHEDULE_RULE = ("max epochs E=27 everywhere; minimum resource / grace period 1 epoch; "
+                 "reduction factor 3 for successive halving, Hyperband and ASHA (rungs 1, 3, "
+                 "9, 27); median rules: 5 trials before they apply, from epoch 1; no "
+                 "pruning: pruner='none' (optuna:* prunes with the median rule by default)")
+
+
+def scheduler_options(kind: str, schedule: Mapping[str, int] = SCHEDULE) -> dict[str, Any]:
+    """The options of one pruning rule under ``schedule``, in its engine's own terms.
+    ``kind``: optuna median|successive_halving|hyperband, ray asha|hyperband|median."""
+    e, r, eta, n = (schedule["max_epochs"], schedule["min_epochs"],
+                    schedule["reduction_factor"], schedule["median_startup_trials"])
+    options: dict[str, dict[str, Any]] = {
+        "optuna:median": {"pruner": "median", "pruner_options": {
+            "n_startup_trials": n, "n_warmup_steps": r}},
+        "optuna:successive_halving": {"pruner": "successive_halving", "pruner_options": {
+            "min_resource": r, "reduction_factor": eta, "min_early_stopping_rate": 0}},
+        "optuna:hyperband": {"pruner": "hyperband", "pruner_options": {
+            "min_resource": r, "max_resource": e, "reduction_factor": eta}},
+        "ray:asha": {"max_t": e, "grace_period": r, "reduction_factor": eta},
+        "ray:hyperband": {"max_t": e, "reduction_factor": eta},
+        "ray:median": {"grace_period": r, "min_samples_required": n},
+    }
+    return options[kind]
+
+
 # The rules as every result records them.
 RULES: dict[str, Any] = {
     "budget": "every backend gets the same n_trials and the same seeds; a seed k cell is "
@@ -64,6 +116,7 @@ RULES: dict[str, Any] = {
                   "pymoo 100, Optuna NSGA-II/III 50, CMA-ES 4 + floor(3 ln d)",
     "fixed options": FIXED_OPTIONS,
     "precedence": "fairness options < options= of the comparison < a variant's own options",
+    "schedules": SCHEDULE_RULE,
 }
 
 
