@@ -125,17 +125,33 @@ def _parallel(names: Sequence[str], n_trials: int, seeds: int) -> list[Entry]:
 
 def _multifidelity(n_trials: int, seeds: int) -> list[Entry]:
     """Pruners and schedulers under one set of budget rules (``benchmarks/multifidelity``)."""
-    from benchmarks.multifidelity import VARIANTS
+    from benchmarks.multifidelity import PAIRED_FULL_TRAINING, VARIANTS
 
-    return [Entry("mlp_digits", "multi-fidelity", tuple(VARIANTS), n_trials, seeds)]
+    chosen = tuple(v for v in VARIANTS if v[0] != PAIRED_FULL_TRAINING)  # t2 has it
+    return [Entry("mlp_digits", "multi-fidelity", chosen, n_trials, seeds)]
 
 
-T1 += [*_multifidelity(30, 10), *_parallel(["branin+0.1s", "svm-digits"], 30, 10)]
+# The parallel family runs in t2 (and alone: `python benchmarks/parallel.py`, figures in
+# benchmarks/results/parallel.json): its equal-time figures need the machine to itself,
+# and two workers do not repeat bit for bit.
+T1 += _multifidelity(30, 10)
 # t0's multi-fidelity entry: successive halving against full training (Optuna only: no
 # Ray runtime to start, and one worker repeats bit for bit).
 T0 += [replace(e, backends=tuple(v for v in e.backends if v[0] in ("tpe+sh", BASELINE)),
                n_trials=8, seeds=3) for e in _multifidelity(8, 3)]
 
-T2 = [replace(e, n_trials=e.n_trials * 2, seeds=25) for e in T1]
+
+def _t2() -> list[Entry]:
+    """t1 with 25 seeds and twice the budgets, every multi-fidelity variant (ASHA's paired
+    full training too) and the parallel family."""
+    from benchmarks.multifidelity import VARIANTS
+
+    out = [replace(e, n_trials=e.n_trials * 2, seeds=25) for e in T1
+           if e.family != "multi-fidelity"]
+    out.append(Entry("mlp_digits", "multi-fidelity", tuple(VARIANTS), 60, 25))
+    return out + _parallel(["branin+0.1s", "svm-digits"], 30, 25)
+
+
+T2 = _t2()
 
 TIERS: dict[str, list[Entry]] = {"t0": T0, "t1": T1, "t2": T2}
