@@ -186,7 +186,7 @@ def pick_table(finals: pd.DataFrame) -> str:
     lines = ["| kind of problem | pick | mean rank (95% interval) | not told apart from it "
              "| normalised score |", "|---|---|---|---|---|"]
     for family, group in ranks.groupby("family", sort=False):
-        if family == ALL:
+        if family in (ALL, "multi-fidelity"):  # ranked by best value alone: see its table
             continue
         best = group.iloc[0]
         close = [f"{r.label} ({r.mean_rank:.1f})" for r in group.iloc[1:].itertuples()
