@@ -30,6 +30,9 @@ PRINTS: dict[str, list[str]] = {
                   *[rf"{i}\s+{i}\s+COMPLETE\s+0\.\d+\s+(rbf|sigmoid)" for i in range(TINY)]],
     "The ledger": [rf"{TINY} trials, best \d+\.\d{{4}}: history\.html"],
     "scikit-learn": [r"\{'C': (0\.1|1|10), 'kernel': '(rbf|linear)'\} 0\.9\d+"],
+    "Which backend? `ut.compare`, `unitune compare` and the benchmark suite": [
+        r"\s+median\s+q25\s+q75\s+normalised\s+mean_rank", r"label\s*",
+        *[rf"{b}(\s+-?\d+\.\d+){{5}}" for b in ("optuna:tpe", "pymoo:ga", "optuna:random")]],
 }
 # Files a block says it writes, in the folder it runs in.
 WRITES = {"The ledger": ["demo.journal", "history.html"]}
@@ -100,3 +103,11 @@ def test_the_demo_is_the_readme_quickstart_and_ci_runs_make_test():
     assert "make test" in ci
     assert ci.index("make test") > max(i for i, c in enumerate(ci)
                                        if "UNITUNE_TEST_POSTGRES_URL" in c)
+
+
+def test_the_backend_table_is_the_committed_t1_report():
+    """The README's 'which backend to pick' table is the t1 suite's, as committed."""
+    block = README.split("<!-- pick:", 1)[1].split("<!-- /pick -->", 1)[0]
+    table = block.split("-->", 1)[1].strip()
+    committed = (ROOT / "benchmarks" / "results" / "t1" / "pick.md").read_text().strip()
+    assert table == committed
