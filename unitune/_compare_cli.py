@@ -52,6 +52,7 @@ def add_compare(sub: Any) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     import unitune as ut
     from unitune._secrets import storage_name
+    from unitune.compare._report import _figure_words
 
     target = load_objective(args.objective)
     space = space_of(target, args.space, args.objective)
@@ -80,7 +81,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(table(["backend", *summary.columns[1:]],
                 [[label, *row[1:]] for label, row in zip(summary.index,
                                                          summary.itertuples(index=False))]))
-    print(f"\n{_legend(cmp)}")
+    print(f"\n{_figure_words(cmp)}")
     if args.report:
         print(f"report written to {cmp.report(args.report)}")
     return 0
@@ -94,11 +95,3 @@ def _figure(result: Any) -> str:
         return f"best {fmt(result.best_value)} of {len(done)} trials"
     except ValueError:
         return f"no completed trial of {len(done)}"
-
-
-def _legend(cmp: Any) -> str:
-    what = "hypervolume of each front" if cmp.multi else "best value"
-    zero = f"0 = {cmp.baseline}'s median" if cmp.baseline else "no baseline"
-    one = "1 = the optimum" if cmp.optimum is not None else "1 = the best any run found"
-    return (f"median, q25, q75: {what} over {len(cmp.seeds)} seeds; normalised: {zero}, "
-            f"{one}; mean_rank: 1 = best on a seed")

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from unitune.compare._metrics import auto_reference, curve, final, minimising, wall_seconds
+from unitune.compare._metrics import auto_reference, curve, minimising, wall_seconds
 from unitune.records import Result, TrialState
 
 __all__ = ["Comparison", "Run"]
@@ -47,7 +47,11 @@ class Comparison:
     def __post_init__(self) -> None:
         if len(self.directions) > 1 and self.reference is None:
             self.reference = auto_reference([r.result for r in self.runs])
-        self._finals = {(r.label, r.seed): final(r.result, self.reference) for r in self.runs}
+        # each run's curve once (a multi-objective one recomputes hypervolumes): the
+        # finals, the curves and both plots of a report read it from here
+        self._curves = {(r.label, r.seed): curve(r.result, self.reference) for r in self.runs}
+        self._finals = {key: points[-1][1] if points else math.nan
+                        for key, points in self._curves.items()}
 
     @property
     def labels(self) -> list[str]:
@@ -144,7 +148,7 @@ class Comparison:
         rows = []
         for run in self.runs:
             seconds = wall_seconds(run.result)
-            for n, value in curve(run.result, self.reference):
+            for n, value in self._curves[(run.label, run.seed)]:
                 rows.append({"label": run.label, "backend": run.backend, "seed": run.seed,
                              "trial": n, "seconds": seconds[n - 1], "best": value})
         return pd.DataFrame(rows)

@@ -9,7 +9,7 @@ from typing import Any
 
 from unitune.records import Result, TrialRecord, TrialState
 
-__all__ = ["auto_reference", "curve", "final", "minimising", "wall_seconds"]
+__all__ = ["auto_reference", "curve", "minimising", "wall_seconds"]
 
 # The most hypervolume points a curve of a multi-objective run holds (plus the last
 # trial): the hypervolume is recomputed at each, so 20,000 trials cost 200 computations.
@@ -106,13 +106,6 @@ def _hypervolume(front: Any, ref: Any) -> float:
     if len(inside) == 0:
         return 0.0
     return float(compute_hypervolume(np.asarray(inside), ref, assume_pareto=True))
-
-
-def final(result: Result, reference: Sequence[float] | None = None) -> float:
-    """The run's figure: its best value (one objective) or hypervolume (several); NaN
-    when no trial completed."""
-    points = curve(result, reference)
-    return points[-1][1] if points else math.nan
 
 
 def auto_reference(results: Sequence[Result]) -> tuple[float, ...]:
