@@ -9,7 +9,6 @@ installed must refuse cleanly, naming its extra.
 from __future__ import annotations
 
 import math
-import statistics
 import zlib
 
 import pytest
@@ -120,10 +119,13 @@ def test_step_and_log_are_honoured(info):
         return
     lrs = [t.params["lr"] for t in result.trials]
     bigs = [t.params["big"] for t in result.trials]
-    # Log-uniform on [1e-6, 1] has median 1e-3 and on [1, 1024] median 32; a backend that
-    # dropped `log` samples with medians near 0.5 and 512.
-    assert statistics.median(lrs) < 0.03, sorted(lrs)
-    assert statistics.median(bigs) < 200, sorted(bigs)
+    # Half of a log-uniform draw on [1e-6, 1] is below 1e-3, and on [1, 1024] below 32; a
+    # uniform draw (a backend that dropped `log`) lands there 0.1% and 3% of the time: 3 of
+    # 30 below 1e-3 has odds of 4e-6 without `log`, 5 of 30 below 32 odds of 0.2%. Counted,
+    # not a median: once a model-based backend stops exploring it may settle at the top of
+    # the range (optuna:gp does at 1024), which says nothing about `log`.
+    assert sum(lr < 1e-3 for lr in lrs) >= 3, sorted(lrs)
+    assert sum(big < 32 for big in bigs) >= 5, sorted(bigs)
 
 
 def test_failures_are_recorded_and_the_study_goes_on(info, tmp_path):
