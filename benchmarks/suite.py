@@ -7,8 +7,8 @@ and seeds for all, with the statistics and figures that say which backend to pic
         --storage postgresql://...                       # 20+ seeds, on a Ray cluster
 
 Each (problem, backend, seed) is a cell: a study ``<tier>/<problem>/<label>/seed<k>`` in
-the ledger (``--storage``; by default one journal per problem under ``--ledger``), so a
-run cut short is finished by the same command and reruns nothing. The report
+the ledger (``--storage``; by default its own journal,
+``<ledger>/<tier>/<problem>/<label>/seed<k>.journal``, under ``--ledger``), so a run cut short is finished by the same command and reruns nothing. The report
 (``--report DIR``, default a new ``benchmarks/results/<tier>-DATE-TIME/``) is ``README.md`` with the
 tables and figures, ``results.json`` (every run's final figures: the same arguments give
 the same file, byte for byte) and ``timings.json`` (wall times, which do not repeat).
@@ -85,12 +85,14 @@ def ray_map(address: str) -> Callable[[Callable[[Any], Any], list[Any]], Iterabl
     return cell_map
 
 
-def storage_for(args: argparse.Namespace, entry: Entry) -> str:
+def storage_for(args: argparse.Namespace) -> str:
+    """``--storage``, or the ``--ledger`` folder: one journal per cell in it (a cell's
+    process then replays its own journal only, not every other cell's trials)."""
     if args.storage:
         return args.storage
     folder = Path(args.ledger or ROOT / ".unitune" / f"bench-{args.tier}")
     folder.mkdir(parents=True, exist_ok=True)
-    return str(folder / f"{entry.key}.journal")
+    return str(folder) + "/"
 
 
 def run_entry(entry: Entry, args: argparse.Namespace, cell_map: Any) -> ut.Comparison:
@@ -100,7 +102,7 @@ def run_entry(entry: Entry, args: argparse.Namespace, cell_map: Any) -> ut.Compa
                      n_trials=entry.n_trials, seeds=args.seeds or entry.seeds,
                      **problem.direction_kwargs(), n_workers=entry.n_workers,
                      optimum=problem.optimum, reference=problem.reference,
-                     storage=storage_for(args, entry), study_name=f"{args.tier}/{entry.key}",
+                     storage=storage_for(args), study_name=f"{args.tier}/{entry.key}",
                      baseline=BASELINE if any(_label(b) == BASELINE for b in entry.backends)
                      else None,
                      cell_map=cell_map)
@@ -115,6 +117,10 @@ def run_tier(args: argparse.Namespace) -> list[tuple[Entry, ut.Comparison]]:
     if args.backends:
         entries = [e.only(args.backends) for e in entries]
         entries = [e for e in entries if e.backends]
+    # The parallel family's wall times are its figures: its runs (1 and 2 workers) come
+    # last, one at a time in this process, with the machine to themselves.
+    alone = [e for e in entries if e.family == "parallel" and not args.ray_address]
+    entries = [e for e in entries if e not in alone]
     pool = None
     if args.ray_address:
         cell_map = ray_map(args.ray_address)
@@ -132,7 +138,8 @@ def run_tier(args: argparse.Namespace) -> list[tuple[Entry, ut.Comparison]]:
     finally:
         if pool is not None:
             pool.shutdown()
-    return list(zip(entries, done))
+    done += [run_entry(e, args, None) for e in alone]
+    return list(zip(entries + alone, done))
 
 
 def canonical_command(args: argparse.Namespace) -> str:
@@ -156,8 +163,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add_report(parser)
     parser.add_argument("--storage", help="one storage for every cell (a database URL, or a "
                         "journal file every process reaches); default: a journal per "
-                        "problem under --ledger")
-    parser.add_argument("--ledger", help="folder of the per-problem journals (default "
+                        "cell under --ledger")
+    parser.add_argument("--ledger", help="folder of the cells' journals (default "
                         ".unitune/bench-TIER)")
     parser.add_argument("--jobs", type=int, default=1, help="cells run at once, each in its "
                         "own process (default 1)")

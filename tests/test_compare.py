@@ -144,6 +144,25 @@ def test_cells_run_in_other_processes_give_the_same_numbers(tmp_path):
     assert _bests(parallel) == _bests(_compare(BRANIN.objective))
 
 
+def test_a_folder_storage_gives_each_cell_its_own_journal_that_optuna_reads(tmp_path):
+    import optuna
+
+    folder = str(tmp_path / "ledger") + "/"
+    with ProcessPoolExecutor(2) as pool:
+        cmp = _compare(BRANIN.objective, folder, cell_map=pool.map)
+    assert _bests(cmp) == _bests(_compare(BRANIN.objective))
+    journals = sorted(p.relative_to(tmp_path / "ledger").as_posix()
+                      for p in (tmp_path / "ledger").rglob("*.journal"))
+    assert journals == sorted(f"b/{label}/seed{k}.journal" for label in
+                              ("optuna:tpe", "pymoo:ga", "optuna:random") for k in range(3))
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
+        str(tmp_path / "ledger" / "b" / "pymoo:ga" / "seed1.journal")))
+    [summary] = optuna.get_all_study_summaries(storage)
+    assert summary.study_name == "b/pymoo:ga/seed1" and summary.n_trials == 12
+    again = Counted()
+    assert _compare(again, folder).summary().equals(cmp.summary()) and again.calls == 0
+
+
 def test_the_report_holds_the_tables_and_the_anytime_figures(tmp_path):
     cmp = _compare(Counted(), seeds=2)
     path = cmp.report(tmp_path / "report")

@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from unitune._checks import check_directions, check_metrics, positive_int
-from unitune.compare._cells import Cell, Variant, check_seeds, check_variants, run_cell
+from unitune.compare._cells import (
+    Cell,
+    Variant,
+    cell_folder,
+    cell_journal,
+    check_seeds,
+    check_variants,
+    run_cell,
+)
 from unitune.compare._comparison import Comparison, Run, sorted_runs
 from unitune.compare._fairness import NOTES, RULES, fair_options
 from unitune.errors import InvalidOption, UnituneError
@@ -60,21 +68,22 @@ def compare(
     objectives the true front's hypervolume) anchors it at 1. ``fair`` applies the
     fairness rules (``unitune.compare._fairness``: populations sized to the budget).
     ``cell_map(run_cell, cells)`` runs the missing cells elsewhere (a process pool, Ray);
-    it needs a ``storage`` every process reaches. ``on_run(run)`` is called as each run
-    is done (or found done).
+    it needs a ``storage`` every process reaches. A folder (a directory, or a path ending
+    in ``/``) gives each cell its own journal, ``<folder>/<study_name>/<label>/seed<k>
+    .journal``: no process replays others' trials. ``on_run(run)`` sees each run done.
     """
     space = Space.coerce(space)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
-    n_trials = positive_int(n_trials, "n_trials")
+    n_trials, n_workers = positive_int(n_trials, "n_trials"), positive_int(n_workers,
+                                                                           "n_workers")
     seed_list = check_seeds(seeds)
-    n_workers = positive_int(n_workers, "n_workers")
     _check_anchors(dirs, optimum, reference, baseline, cell_map, storage)
     name = study_name or "compare"
     variants = _variants(check_variants(backends), baseline, space, dirs, dict(options or {}),
                          n_trials, n_workers, fair)
     cells = [Cell(v, seed, f"{name}/{v.label}/seed{seed}", objective, space, dirs,
-                  metric_names, n_trials, n_workers, storage)
+                  metric_names, n_trials, n_workers, _cell_storage(storage, name, v, seed))
              for v in variants for seed in seed_list]
     runs = _run_cells(cells, cell_map, on_run)
     meta = {"study_name": name, "n_trials": n_trials, "seeds": list(seed_list),
@@ -151,23 +160,46 @@ def _run_cells(cells: list[Cell], cell_map: Any, on_run: Any) -> list[Run]:
     """Every cell's run: those finished in the ledger read from it, the others run."""
     from unitune.ledger import counts_toward_budget, load, open_storage
 
-    storage = cells[0].storage
+    shared = len({str(c.storage) for c in cells}) == 1  # else a journal per cell
+    storage = cells[0].storage if shared else None
     opened = None if storage is None else open_storage(storage)
     stored = set() if opened is None else {s.study_name for s in opened.get_all_studies()}
     runs: list[Run] = []
     missing: list[Cell] = []
     for cell in cells:
-        if cell.study_name in stored:
-            result = load(cell.study_name, opened)
-            if sum(map(counts_toward_budget, result.trials)) >= cell.n_trials:
-                runs.append(_done(cell, result, on_run))
-                continue
+        result = (_stored(cell) if not shared else
+                  load(cell.study_name, opened) if cell.study_name in stored else None)
+        if result is not None and (sum(map(counts_toward_budget, result.trials))
+                                   >= cell.n_trials):
+            runs.append(_done(cell, result, on_run))
+            continue
         missing.append(cell)
     if cell_map is None and opened is not None:  # one process: the storage opened once
         missing = [_with_storage(c, opened) for c in missing]
     for cell, result in zip(missing, (cell_map or map)(run_cell, missing)):
         runs.append(_done(cell, result, on_run))
     return runs
+
+
+def _cell_storage(storage: Any, name: str, variant: Variant, seed: int) -> Any:
+    """``storage``, or the cell's own journal when ``storage`` is a folder."""
+    folder = cell_folder(storage)
+    return storage if folder is None else cell_journal(folder,
+                                                        f"{name}/{variant.label}/seed{seed}")
+
+
+def _stored(cell: Cell) -> Result | None:
+    """The run in a cell's own journal, if there is one."""
+    from pathlib import Path
+
+    from unitune.ledger import load, open_storage
+
+    if not Path(cell.storage).exists():
+        return None
+    opened = open_storage(cell.storage)
+    if cell.study_name not in {s.study_name for s in opened.get_all_studies()}:
+        return None
+    return load(cell.study_name, opened)
 
 
 def _with_storage(cell: Cell, storage: Any) -> Cell:

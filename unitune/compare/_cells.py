@@ -3,16 +3,19 @@ run (or found finished in the ledger) one by one or through the caller's map."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from unitune._checks import is_number
 from unitune.errors import InvalidOption
 from unitune.records import Result
 
-__all__ = ["Cell", "Variant", "check_seeds", "check_variants", "run_cell"]
+__all__ = ["Cell", "Variant", "cell_folder", "cell_journal", "check_seeds", "check_variants",
+           "run_cell"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,27 @@ def run_cell(cell: Cell) -> Result:
                     n_trials=cell.n_trials, n_workers=cell.n_workers, seed=cell.seed,
                     storage=cell.storage, study_name=cell.study_name,
                     options=cell.variant.options)
+
+
+def cell_folder(storage: Any) -> Path | None:
+    """The folder of one journal per cell, when ``storage`` names one (an existing
+    directory, or a path ending in a separator); None for one storage for every cell."""
+    if isinstance(storage, os.PathLike) or (isinstance(storage, str) and "://" not in storage):
+        text = os.fspath(storage)
+        if text.endswith(("/", os.sep)) or Path(text).is_dir():
+            return Path(text)
+    return None
+
+
+def cell_journal(folder: Path, study_name: str) -> str:
+    """``<folder>/<study_name>.journal``, the study name's ``/`` as subfolders (made)."""
+    parts = [part for part in study_name.split("/") if part]
+    if any(part in (".", "..") or os.sep in part for part in parts):
+        raise InvalidOption(f"study_name={study_name!r} cannot name a journal inside "
+                            f"storage={str(folder)!r}: no '.' or '..' parts")
+    path = folder.joinpath(*parts[:-1], parts[-1] + ".journal")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 def check_seeds(seeds: Any) -> tuple[int, ...]:
