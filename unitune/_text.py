@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,13 +15,58 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[fmt(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines)
+_SHORT = 24
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
+          width: int | None = None) -> str:
+    """``rows`` under ``headers`` (``rich``): numbers right-aligned, and on a terminal
+    fitted to its width, the widest text columns (params, errors) shortened with an
+    ellipsis; piped (a file, ``grep``), every cell is whole."""
+    import shutil
+    import sys
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    if width is None:
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 100_000
+    text = [[fmt(c) for c in row] for row in rows]
+    widest = [max([len(h), *(len(row[i]) for row in text)]) for i, h in enumerate(headers)]
+    limits = _fitted(widest, width - 3 * (len(headers) - 1))
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, highlight=False)
+    for i, header in enumerate(headers):
+        cells = [row[i] for row in rows if row[i] not in ("", None)]
+        numeric = bool(cells) and all(_is_number(c) for c in cells)
+        grid.add_column(header, justify="right" if numeric else "left",
+                        overflow="ellipsis", no_wrap=True, max_width=limits[i],
+                        min_width=limits[i] if widest[i] <= _SHORT else None)
+    for row in text:
+        grid.add_row(*row)
+    console = Console(width=width, color_system=None, force_terminal=False,
+                      record=True, file=io.StringIO())
+    console.print(grid)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()
+                     if line.strip())
+
+
+def _fitted(widest: list[int], room: int) -> list[int]:
+    """Each column's width within ``room``: short columns (numbers, states: at most
+    ``_SHORT``) whole, the long ones (params, errors) cut in proportion to their width."""
+    if sum(widest) <= room:
+        return widest
+    long = [i for i, w in enumerate(widest) if w > _SHORT]
+    left = room - sum(w for i, w in enumerate(widest) if i not in long)
+    total = sum(widest[i] for i in long)
+    out = list(widest)
+    for i in long:
+        out[i] = max(4, left * widest[i] // total)
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def trial_line(record: Any) -> str:

@@ -119,9 +119,12 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
     def show_trial(record: ut.TrialRecord) -> None:
         print(trial_line(record), flush=True)
 
+    progress = args.progress
+    if progress is None:  # a bar for a person watching; logs get the line per trial
+        progress = not args.quiet and sys.stderr.isatty()
     result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
                          study_name=study, callbacks=[] if args.quiet else [show_trial],
-                         **settings)
+                         progress=progress, **settings)
     print()
     _summary(result, storage)
     if result.interrupted:
@@ -218,7 +221,10 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
     if ray:
         p.add_argument("--ray-address", help="join this Ray cluster (ray:* backends)")
-    p.add_argument("--quiet", action="store_true", help="no line per trial")
+    p.add_argument("--quiet", action="store_true", help="no line per trial, no progress bar")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="the study's progress on stderr (default: a bar when stderr is a "
+                   "terminal, none otherwise or with --quiet)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from unitune._checks import (
 from unitune._driver import Driver
 from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
+from unitune._progress import Progress
 from unitune._secrets import scrub_values
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
@@ -65,6 +66,7 @@ def optimize(
     options: Mapping[str, Any] | None = None,
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
     on_failure: str = "continue",
+    progress: bool = False,
 ) -> Result:
     """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
 
@@ -72,7 +74,8 @@ def optimize(
     (one value per direction) or a dict keyed by ``metrics``; NaN, inf or -inf fails the
     trial with that reason, as an exception does. ``n_trials`` is the number
     of finished trials the study should hold: re-running a stored study (same
-    ``storage`` and ``study_name``) finishes it instead of starting over.
+    ``storage`` and ``study_name``) finishes it instead of starting over. ``progress``
+    shows the study's progress on stderr: a bar on a terminal, else a line now and then.
     """
     script = loading_script()
     if script is not None:
@@ -85,7 +88,7 @@ def optimize(
     fn = Objective.of(objective, len(dirs), metric_names)
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
-    _check_arguments(timeout, seed, on_failure, options, study_name)
+    _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
     adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
@@ -101,13 +104,14 @@ def optimize(
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
-                budget=budget, timeout=timeout, callbacks=callbacks, on_failure=on_failure)
+                budget=budget, timeout=timeout, callbacks=callbacks, on_failure=on_failure,
+                progress=progress)
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
          timeout: float | None, callbacks: Sequence[Callable[[TrialRecord], Any]],
-         on_failure: str) -> Result:
+         on_failure: str, progress: bool = False) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
     assert ledger.space is not None
@@ -126,10 +130,15 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
+    bar = Progress(ledger, budget, timeout) if progress else None
+    if bar is not None:
+        driver.callbacks.append(bar)
     try:
         with engine_messages_once():
             interrupted = driver.run(target, timeout, n_workers)
     finally:
+        if bar is not None:
+            bar.close()
         ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
@@ -169,7 +178,9 @@ def _why_outside(space: Space, params: Mapping[str, Any]) -> str:
 
 
 def _check_arguments(timeout: Any, seed: Any, on_failure: Any, options: Any,
-                     study_name: Any) -> None:
+                     study_name: Any, progress: Any) -> None:
+    if not isinstance(progress, bool):
+        raise InvalidOption(f"progress={progress!r} must be True or False")
     if timeout is not None and not (is_number(timeout) and timeout > 0):
         raise InvalidOption(f"timeout={timeout!r} must be a positive number of seconds")
     if seed is not None and not (is_number(seed, integer=True) and seed >= 0):
