@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "unitune.sklearn": 7, "unitune._cv_results": 7, "unitune.cli": 7, "unitune._text": 7,
     "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,
     "unitune.compare": 7, "unitune._compare_cli": 7, "unitune._cli_common": 7,
+    "unitune.plots": 7, "unitune._fit": 7, "unitune._plot_cli": 7, "unitune._export": 7,
     "unitune": 7,
 }
 MAX_FILE_LINES = 400

@@ -1,11 +1,13 @@
-"""`import unitune` stays light: engines load only when a backend that needs them runs."""
+"""`import unitune` stays light: engines load only when a backend that needs them runs,
+plotting libraries only when a study is drawn."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-HEAVY = ("ray", "skopt", "pymoo", "sklearn", "xgboost", "torch", "pandas", "optuna")
+HEAVY = ("ray", "skopt", "pymoo", "sklearn", "xgboost", "torch", "pandas", "optuna",
+         "matplotlib", "plotly", "pyarrow")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -29,3 +31,10 @@ def test_listing_backends_and_building_spaces_loads_no_engine():
 def test_an_optuna_study_loads_optuna_only():
     code = "import unitune as ut\nut.optimize(lambda p: p['x'], {'x': ut.Float(0, 1)}, n_trials=2)"
     assert loaded_after(code) == {"optuna"}
+
+
+def test_plotting_loads_matplotlib_only_when_a_study_is_drawn():
+    code = ("import unitune as ut\nr = ut.optimize(lambda p: p['x'], {'x': ut.Float(0, 1)}, "
+            "n_trials=2)\nassert r.plot\nimport unitune.plots, unitune._plot_cli")
+    assert loaded_after(code) == {"optuna"}
+    assert "matplotlib" in loaded_after(code + "\nr.plot('history')")

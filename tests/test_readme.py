@@ -30,12 +30,14 @@ PRINTS: dict[str, list[str]] = {
                   *[rf"{i}\s+{i}\s+COMPLETE\s+0\.\d+\s+(rbf|sigmoid)" for i in range(TINY)]],
     "The ledger": [rf"{TINY} trials, best \d+\.\d{{4}}: history\.html"],
     "scikit-learn": [r"\{'C': (0\.1|1|10), 'kernel': '(rbf|linear)'\} 0\.9\d+"],
+    "Look at a study": [rf"{TINY} trials: number, state, value, params_lr, params_depth, "
+                        r"duration, datetime_start, error, backend, worker"],
     "Which backend? `ut.compare`, `unitune compare` and the benchmark suite": [
         r"\s+median\s+q25\s+q75\s+normalised\s+mean_rank", r"label\s*",
         *[rf"{b}(\s+-?\d+\.\d+){{5}}" for b in ("optuna:tpe", "pymoo:ga", "optuna:random")]],
 }
 # Files a block says it writes, in the folder it runs in.
-WRITES = {"The ledger": ["demo.journal", "history.html"]}
+WRITES = {"The ledger": ["demo.journal", "history.html"], "Look at a study": ["slice.png"]}
 
 
 def python_blocks(text: str) -> dict[str, str]:

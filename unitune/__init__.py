@@ -5,7 +5,7 @@
     result = ut.optimize(objective, space, backend="optuna:tpe", n_trials=50, seed=0)
 
 Importing unitune loads no engine: Optuna, skopt, Ray and pymoo load when a
-backend that needs them runs.
+backend that needs them runs (and matplotlib or plotly when a study is drawn).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from unitune.errors import (
 )
 from unitune.ledger import load
 from unitune.optimize import optimize
+from unitune.plots import plot
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Categorical, Float, Int, Space
 from unitune.trial import Trial
@@ -63,4 +64,5 @@ __all__ = [
     "compare",
     "load",
     "optimize",
+    "plot",
 ]

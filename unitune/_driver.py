@@ -162,6 +162,11 @@ class Driver:
         with self.lock:
             self.conclude(proposal, outcome)
 
+    def ran_on(self, proposal: Proposal, worker: str) -> None:
+        assert proposal.trial_id is not None
+        with self.lock:
+            self.ledger.set_worker(proposal.trial_id, worker)
+
     def queued(self, limit: int | None) -> list[TrialRecord]:
         if not self.has_waiting:
             return []

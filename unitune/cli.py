@@ -18,6 +18,7 @@ from unitune._compare_cli import add_compare
 from unitune._interrupts import Interrupts
 from unitune._objective_file import UsageError as _UsageError
 from unitune._objective_file import load_objective
+from unitune._plot_cli import add_export, add_plot
 from unitune._script import non_negative_int as _non_negative_int
 from unitune._script import positive as _positive
 from unitune._text import distinct_points, fmt, table, trial_line
@@ -278,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     _reading_commands(sub)
+    add_plot(sub)
+    add_export(sub)
     return parser
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["Result", "TrialRecord", "TrialState", "state_counts"]
+if TYPE_CHECKING:
+    from unitune.space import Space
+
+__all__ = ["Result", "TrialRecord", "TrialState", "state_counts", "use_plotter"]
 
 
 class TrialState(str, enum.Enum):
@@ -40,6 +43,7 @@ class TrialRecord:
     datetime_start: datetime | None = None
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     constraints: tuple[float, ...] | None = None  # from trial.constraint(); <= 0 feasible
+    worker: str | None = None  # host:pid of the process that ran the objective
 
     def __post_init__(self) -> None:
         if not isinstance(self.state, TrialState):
@@ -81,6 +85,7 @@ class TrialRecord:
             "error": self.error,
             "backend": self.backend,
             "constraints": list(self.constraints) if self.constraints is not None else None,
+            "worker": self.worker,
         }
 
 
@@ -90,6 +95,17 @@ def state_counts(trials: Sequence[TrialRecord]) -> dict[str, int]:
     for t in trials:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
     return counts
+
+
+# How ``Result.plot`` draws: set by ``unitune.plots`` (a layer above this one, which
+# ``import unitune`` loads), so that this module needs no plotting code.
+_plotter: Callable[..., Any] | None = None
+
+
+def use_plotter(plotter: Callable[..., Any]) -> None:
+    """Make ``plotter(result, kind, **kw)`` what ``Result.plot`` calls."""
+    global _plotter
+    _plotter = plotter
 
 
 def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -106,6 +122,8 @@ class Result:
     metrics: tuple[str, ...] | None = None
     backend: str | None = None
     interrupted: bool = False
+    # the study's space: how its params are distributed (log scale...), for the plots
+    space: Space | None = field(default=None, compare=False)
 
     @property
     def completed(self) -> tuple[TrialRecord, ...]:
@@ -186,16 +204,14 @@ class Result:
         return ", ".join(f"{n} {s}" for s, n in state_counts(self.trials).items()) or "none"
 
     def to_dataframe(self) -> Any:
-        """One row per trial: number, state, value(s), ``params_<name>``, duration, error
-        (and ``constraints``, ``feasible`` when a trial declared constraints)."""
+        """One row per trial: number, state, value(s) (named by ``metrics``),
+        ``params_<name>``, duration (seconds), datetime_start, error (why it failed),
+        backend, worker (host:pid of the process that ran it), and ``constraints``,
+        ``feasible`` when a trial declared constraints. ``unitune export`` writes it."""
         import pandas as pd
 
         constrained = any(t.constraints is not None for t in self.trials)
-
-        names = self.metrics or (
-            ("value",) if len(self.directions) == 1
-            else tuple(f"values_{i}" for i in range(len(self.directions)))
-        )
+        names = self.value_names()
         rows = []
         for t in self.trials:
             row: dict[str, Any] = {"number": t.number, "state": t.state.value}
@@ -203,13 +219,29 @@ class Result:
                 row[name] = t.values[i] if t.values is not None else math.nan
             for k, v in t.params.items():
                 row[f"params_{k}"] = v
-            row["duration"] = t.duration
-            row["error"] = t.error
+            row.update(duration=t.duration, datetime_start=t.datetime_start, error=t.error,
+                       backend=t.backend, worker=t.worker)
             if constrained:
                 row["constraints"] = list(t.constraints) if t.constraints is not None else None
                 row["feasible"] = t.feasible
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def value_names(self) -> tuple[str, ...]:
+        """The name of each objective value: its metric, else ``value`` (one objective) or
+        ``values_0``, ``values_1``... (Optuna's column names)."""
+        return self.metrics or (
+            ("value",) if len(self.directions) == 1
+            else tuple(f"values_{i}" for i in range(len(self.directions))))
+
+    def plot(self, kind: str, **kw: Any) -> Any:
+        """A matplotlib Figure of the study, drawn by ``optuna.visualization``: ``kind`` is
+        history, importance, parallel, slice, contour, pareto, intermediate, timeline or
+        edf; ``params=[...]`` picks params, ``target=`` a metric of a multi-objective
+        study. The same as ``ut.plot(result, kind, **kw)`` (``unitune/plots.py``)."""
+        if _plotter is None:  # unitune/__init__ sets it: unreachable once unitune is loaded
+            raise RuntimeError("import unitune to plot")
+        return _plotter(self, kind, **kw)
 
     def __repr__(self) -> str:
         head = f"Result(study={self.study_name!r}, backend={self.backend!r}, "

@@ -269,6 +269,9 @@ class Host(Protocol):
     def end(self, proposal: Proposal, outcome: Outcome) -> None:
         """Finish a trial (the ledger, the failure policy, the callbacks)."""
 
+    def ran_on(self, proposal: Proposal, worker: str) -> None:
+        """Record the host:pid of the engine's worker process that runs the trial."""
+
     def abandon(self, proposal: Proposal) -> None:
         """Record a trial cut short, so that a resume runs it again."""
 

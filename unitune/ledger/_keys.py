@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["CONSTRAINTS_ATTR", "ERROR_ATTR", "FIXED_PARAMS_ATTR", "HISTORY_ATTR",
            "INTERRUPTED_ATTR", "METRICS_ATTR", "RUN_ATTR", "SETTINGS_ATTR", "SPACE_ATTR",
-           "TRACEBACK_ATTR"]
+           "TRACEBACK_ATTR", "WORKER_ATTR"]
 
 # per study
 SPACE_ATTR = "unitune:space"  # user attr: the space's dict form
@@ -14,6 +14,7 @@ METRICS_ATTR = "study:metric_names"  # Optuna's: the names of the objective valu
 
 # per trial (system attrs, except HISTORY_ATTR, a user attr)
 RUN_ATTR = "unitune"  # {"backend": ..., "owner": "host:pid"}
+WORKER_ATTR = "unitune:worker"  # host:pid that ran the objective, when not the owner (Ray)
 ERROR_ATTR = "unitune:error"  # why the trial failed, one line
 TRACEBACK_ATTR = "unitune:traceback"  # the objective's traceback, its last 8,000 characters
 INTERRUPTED_ATTR = "unitune:interrupted"  # cut short: re-run, not counted in the budget

@@ -31,6 +31,7 @@ from unitune.ledger._keys import (
     SETTINGS_ATTR,
     SPACE_ATTR,
     TRACEBACK_ATTR,
+    WORKER_ATTR,
 )
 from unitune.ledger._records import pruned_values, to_record
 from unitune.ledger._resume import check_same_study
@@ -243,6 +244,10 @@ class Ledger:
         if interrupted:
             self.storage.set_trial_system_attr(trial_id, INTERRUPTED_ATTR, True)
 
+    def set_worker(self, trial_id: int, worker: str) -> None:
+        """Where the objective runs when not in the trial's owner (a Ray worker's host:pid)."""
+        self.storage.set_trial_system_attr(trial_id, WORKER_ATTR, worker)
+
     def replace_params(self, trial_id: int, old: Mapping[str, Any], new: Mapping[str, Any],
                        history: list[dict[str, Any]]) -> None:
         """A running trial continues with ``new`` params (PBT copied another trial's state
@@ -388,5 +393,5 @@ class Ledger:
         return Result(
             study_name=self.study_name, directions=self.directions,
             trials=tuple(r for r in self.records() if r.state is not TrialState.WAITING),
-            metrics=self.metrics, backend=backend, interrupted=interrupted,
+            metrics=self.metrics, backend=backend, interrupted=interrupted, space=self.space,
         )

@@ -13,6 +13,7 @@ from unitune.ledger._keys import (
     FIXED_PARAMS_ATTR,
     INTERRUPTED_ATTR,
     RUN_ATTR,
+    WORKER_ATTR,
 )
 from unitune.records import TrialRecord, TrialState
 
@@ -47,6 +48,7 @@ def to_record(frozen: Any) -> TrialRecord:
         duration = (frozen.datetime_complete - frozen.datetime_start).total_seconds()
     sysattrs = frozen.system_attrs
     run = sysattrs.get(RUN_ATTR) or {}
+    run = run if isinstance(run, Mapping) else {}
     user_attrs = dict(frozen.user_attrs)
     if sysattrs.get(INTERRUPTED_ATTR):
         user_attrs[INTERRUPTED_ATTR] = True
@@ -57,9 +59,9 @@ def to_record(frozen: Any) -> TrialRecord:
         values=tuple(values) if values is not None else None,
         intermediate={int(k): float(v) for k, v in frozen.intermediate_values.items()},
         duration=duration, error=sysattrs.get(ERROR_ATTR),
-        backend=run.get("backend") if isinstance(run, Mapping) else None,
-        datetime_start=frozen.datetime_start, user_attrs=user_attrs,
-        constraints=_constraints(sysattrs),
+        backend=run.get("backend"), datetime_start=frozen.datetime_start,
+        user_attrs=user_attrs, constraints=_constraints(sysattrs),
+        worker=sysattrs.get(WORKER_ATTR) or run.get("owner"),
     )
 
 

@@ -43,6 +43,7 @@ class _Booked:
     proposal: Proposal
     started: float
     final: dict[str, Any] | None = None
+    worker: str | None = None  # host:pid of the Ray worker, from its first result
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -89,6 +90,9 @@ class LedgerCallback(tune.Callback):
         booked = self.booked.get(trial.trial_id)
         if booked is None:
             return
+        if booked.worker is None and "hostname" in result and "pid" in result:
+            booked.worker = f"{result['hostname']}:{result['pid']}"  # Ray adds both
+            self._guard(self.host.ran_on, booked.proposal, booked.worker)
         kind = result.get(rt.KIND)
         if kind == rt.REPORT:
             self._guard(self.host.report, booked.proposal, int(result[rt.STEP]),
