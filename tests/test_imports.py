@@ -29,3 +29,13 @@ def test_listing_backends_and_building_spaces_loads_no_engine():
 def test_an_optuna_study_loads_optuna_only():
     code = "import unitune as ut\nut.optimize(lambda p: p['x'], {'x': ut.Float(0, 1)}, n_trials=2)"
     assert loaded_after(code) == {"optuna"}
+
+
+def test_tracking_and_the_dashboard_load_when_used_not_on_import():
+    code = ("import sys\nimport unitune as ut\nimport unitune.cli\n"
+            "callback = ut.integrations.MLflowCallback(tracking_uri='sqlite:///unused.db')\n"
+            "print(','.join(m for m in ('mlflow', 'optuna_dashboard', 'bottle', 'wsgiref', "
+            "'sqlalchemy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == ""

@@ -10,6 +10,7 @@ backend that needs them runs.
 
 from __future__ import annotations
 
+from unitune import integrations
 from unitune._script import ScriptParser
 from unitune.adapters import backends
 from unitune.compare import Comparison, compare
@@ -61,6 +62,7 @@ __all__ = [
     "__version__",
     "backends",
     "compare",
+    "integrations",
     "load",
     "optimize",
 ]

@@ -18,9 +18,10 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
+from unitune._hooks import StudyHooks, StudyInfo
 from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
-from unitune._secrets import scrub_values
+from unitune._secrets import scrub_values, storage_name
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -72,7 +73,9 @@ def optimize(
     (one value per direction) or a dict keyed by ``metrics``; NaN, inf or -inf fails the
     trial with that reason, as an exception does. ``n_trials`` is the number
     of finished trials the study should hold: re-running a stored study (same
-    ``storage`` and ``study_name``) finishes it instead of starting over.
+    ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
+    get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
+    with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
     """
     script = loading_script()
     if script is not None:
@@ -100,14 +103,15 @@ def optimize(
             "objective": objective_ref(objective), "backend": adapter_cls.name,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
+    hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
+                       adapter_cls.name, None if storage is None else storage_name(storage)))
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
-                budget=budget, timeout=timeout, callbacks=callbacks, on_failure=on_failure)
+                budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure)
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
-         timeout: float | None, callbacks: Sequence[Callable[[TrialRecord], Any]],
-         on_failure: str) -> Result:
+         timeout: float | None, hooks: StudyHooks, on_failure: str) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
     assert ledger.space is not None
@@ -119,7 +123,7 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     if finished:
         adapter.warm_start(finished)
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
-    driver = Driver(fn, adapter, ledger, callbacks, on_failure,
+    driver = Driver(fn, adapter, ledger, hooks.callbacks, on_failure,
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     if ledger.shared and not isinstance(adapter, LoopAdapter):
@@ -127,13 +131,17 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
     try:
+        hooks.start()
         with engine_messages_once():
             interrupted = driver.run(target, timeout, n_workers)
+    except BaseException:
+        hooks.failed()
+        raise
     finally:
         ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
-    return ledger.result(backend=adapter_cls.name, interrupted=interrupted)
+    return hooks.end(ledger.result(backend=adapter_cls.name, interrupted=interrupted))
 
 
 def _inside(space: Space, records: list[TrialRecord],
