@@ -20,7 +20,7 @@ ROOT = Path(unitune.__file__).parent
 LAYERS: dict[str, int] = {
     "unitune.errors": 0,
     "unitune._checks": 1, "unitune._secrets": 1, "unitune._portable": 1, "unitune._logs": 1, "unitune.records": 1, "unitune.space": 1,
-    "unitune._interrupts": 1,
+    "unitune._interrupts": 1, "unitune._hooks": 1,
     "unitune.ledger": 2, "unitune.ledger._writable": 2,
     "unitune.adapters": 3, "unitune.adapters.base": 3,  # the registry and the protocol
     "unitune.trial": 4,
@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,
     "unitune.compare": 7, "unitune._compare_cli": 7, "unitune._cli_common": 7,
     "unitune.plots": 7, "unitune._fit": 7, "unitune._plot_cli": 7, "unitune._export": 7,
+    "unitune._dashboard_cli": 7, "unitune._mlflow_cli": 7, "unitune.integrations": 7,
     "unitune": 7,
 }
 MAX_FILE_LINES = 400

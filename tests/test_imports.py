@@ -38,3 +38,13 @@ def test_plotting_loads_matplotlib_only_when_a_study_is_drawn():
             "n_trials=2)\nassert r.plot\nimport unitune.plots, unitune._plot_cli")
     assert loaded_after(code) == {"optuna"}
     assert "matplotlib" in loaded_after(code + "\nr.plot('history')")
+
+
+def test_tracking_and_the_dashboard_load_when_used_not_on_import():
+    code = ("import sys\nimport unitune as ut\nimport unitune.cli\n"
+            "callback = ut.integrations.MLflowCallback(tracking_uri='sqlite:///unused.db')\n"
+            "print(','.join(m for m in ('mlflow', 'optuna_dashboard', 'bottle', 'wsgiref', "
+            "'sqlalchemy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == ""

@@ -10,6 +10,7 @@ backend that needs them runs (and matplotlib or plotly when a study is drawn).
 
 from __future__ import annotations
 
+from unitune import integrations
 from unitune._script import ScriptParser
 from unitune.adapters import backends
 from unitune.compare import Comparison, compare
@@ -62,6 +63,7 @@ __all__ = [
     "__version__",
     "backends",
     "compare",
+    "integrations",
     "load",
     "optimize",
     "plot",

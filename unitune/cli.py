@@ -1,5 +1,5 @@
 """The ``unitune`` command: ``backends``, ``run``, ``compare``, ``worker``, ``show``,
-``studies``.
+``studies``, ``dashboard``.
 
 Bad flags, unreadable files and invalid spaces exit with status 2 and one line
 that says what is wrong. ``run`` keeps its trials in an embedded journal file by
@@ -15,7 +15,9 @@ from typing import Any, NoReturn
 
 from unitune._cli_common import DEFAULT_STORAGE, parse_option, space_of, storage_arg
 from unitune._compare_cli import add_compare
+from unitune._dashboard_cli import add_dashboard
 from unitune._interrupts import Interrupts
+from unitune._mlflow_cli import add_mlflow_flag, mlflow_callbacks
 from unitune._objective_file import UsageError as _UsageError
 from unitune._objective_file import load_objective
 from unitune._plot_cli import add_export, add_plot
@@ -124,8 +126,8 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
     if progress is None:  # a bar for a person watching; logs get the line per trial
         progress = not args.quiet and sys.stderr.isatty()
     result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
-                         study_name=study, callbacks=[] if args.quiet else [show_trial],
-                         progress=progress, **settings)
+                         study_name=study, callbacks=([] if args.quiet else [show_trial])
+                         + mlflow_callbacks(args), progress=progress, **settings)
     print()
     _summary(result, storage)
     if result.interrupted:
@@ -226,6 +228,7 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="the study's progress on stderr (default: a bar when stderr is a "
                    "terminal, none otherwise or with --quiet)")
+    add_mlflow_flag(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,6 +298,8 @@ def _reading_commands(sub: Any) -> None:
     p = sub.add_parser("studies", help="the studies in a storage")
     p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE})")
     p.set_defaults(func=cmd_studies)
+
+    add_dashboard(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,10 +18,11 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
+from unitune._hooks import StudyHooks, StudyInfo
 from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
 from unitune._progress import Progress
-from unitune._secrets import scrub_values
+from unitune._secrets import scrub_values, storage_name
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -74,8 +75,11 @@ def optimize(
     (one value per direction) or a dict keyed by ``metrics``; NaN, inf or -inf fails the
     trial with that reason, as an exception does. ``n_trials`` is the number
     of finished trials the study should hold: re-running a stored study (same
-    ``storage`` and ``study_name``) finishes it instead of starting over. ``progress``
-    shows the study's progress on stderr: a bar on a terminal, else a line now and then.
+    ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
+    get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
+    with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
+    ``progress`` shows the study's progress on stderr: a bar on a terminal, else a line
+    now and then.
     """
     script = loading_script()
     if script is not None:
@@ -103,15 +107,17 @@ def optimize(
             "objective": objective_ref(objective), "backend": adapter_cls.name,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
+    hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
+                       adapter_cls.name, None if storage is None else storage_name(storage)))
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
-                budget=budget, timeout=timeout, callbacks=callbacks, on_failure=on_failure,
+                budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
                 progress=progress)
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
-         timeout: float | None, callbacks: Sequence[Callable[[TrialRecord], Any]],
-         on_failure: str, progress: bool = False) -> Result:
+         timeout: float | None, hooks: StudyHooks, on_failure: str,
+         progress: bool = False) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
     assert ledger.space is not None
@@ -123,7 +129,7 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     if finished:
         adapter.warm_start(finished)
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
-    driver = Driver(fn, adapter, ledger, callbacks, on_failure,
+    driver = Driver(fn, adapter, ledger, hooks.callbacks, on_failure,
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     if ledger.shared and not isinstance(adapter, LoopAdapter):
@@ -134,15 +140,19 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     if bar is not None:
         driver.callbacks.append(bar)
     try:
+        hooks.start()
         with engine_messages_once():
             interrupted = driver.run(target, timeout, n_workers)
+    except BaseException:
+        hooks.failed()
+        raise
     finally:
         if bar is not None:
             bar.close()
         ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
-    return ledger.result(backend=adapter_cls.name, interrupted=interrupted)
+    return hooks.end(ledger.result(backend=adapter_cls.name, interrupted=interrupted))
 
 
 def _inside(space: Space, records: list[TrialRecord],
