@@ -81,11 +81,7 @@ def optimize(
     ``progress`` shows the study's progress on stderr: a bar on a terminal, else a line
     now and then.
     """
-    script = loading_script()
-    if script is not None:
-        raise ObjectiveError(
-            f"{script} starts a study when it is imported, and a worker process imports it "
-            "to find the objective; put the call under `if __name__ == \"__main__\":`")
+    _refuse_a_study_started_on_import()
     space = Space.coerce(space)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
@@ -185,6 +181,14 @@ def _why_outside(space: Space, params: Mapping[str, Any]) -> str:
         if not dist.contains(params[name]):
             return f"{name}={params[name]!r} is not in {dist!r}"
     return f"it has parameters the space does not: {sorted(set(params) - set(space))}"
+
+
+def _refuse_a_study_started_on_import() -> None:
+    script = loading_script()
+    if script is not None:
+        raise ObjectiveError(
+            f"{script} starts a study when it is imported, and a worker process imports it "
+            "to find the objective; put the call under `if __name__ == \"__main__\":`")
 
 
 def _check_arguments(timeout: Any, seed: Any, on_failure: Any, options: Any,
