@@ -69,8 +69,7 @@ def optimize(
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
     on_failure: str = "continue",
     progress: bool = False,
-    executor: str | None = None,
-    trial_timeout: float | None = None,
+    executor: str | None = None, trial_timeout: float | None = None,
 ) -> Result:
     """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
 
@@ -82,9 +81,8 @@ def optimize(
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
     ``progress`` shows the study's progress on stderr: a bar on a terminal, else a line
-    now and then. ``executor="process"`` runs each trial in a worker process (a pool of
-    ``n_workers`` kept for the run; default ``"thread"``, and ``"process"`` on Ray): a
-    crash fails only its trial, and ``trial_timeout`` seconds stop a trial (FAIL).
+    now and then. ``executor="process"`` runs trials in worker processes (default "thread";
+    Ray's are processes): a crash fails only its trial, ``trial_timeout`` stops one (FAIL).
     """
     _refuse_a_study_started_on_import()
     space = Space.coerce(space)
@@ -100,7 +98,6 @@ def optimize(
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-
     ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
     ledger.backend = adapter_cls.name
     ledger.recover_stale()
