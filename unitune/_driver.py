@@ -1,7 +1,7 @@
 """``Driver``: one ``optimize()`` run, the rules every backend's trials go through.
 
-The driver owns the loop of ask/tell adapters (one trial at a time, or ``n_workers``
-threads), and is the ``Host`` through which a ``LoopAdapter`` (Ray Tune) books the
+The driver owns the loop of ask/tell adapters (one trial at a time, ``n_workers``
+threads, or a pool of worker processes: ``_procpool.py``), and is the ``Host`` through which a ``LoopAdapter`` (Ray Tune) books the
 trials it runs itself. Either way each trial takes the same path: begun in the
 ledger, evaluated by ``Objective``, concluded here (ledger, engine, failure policy,
 callbacks), and its record read back from the ledger.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from unitune._interrupts import Interrupts, deferred
+from unitune._procpool import TrialThreads
 from unitune.adapters.base import (
     WAIT,
     Adapter,
@@ -56,43 +56,6 @@ class _LocalTrial(Trial):
         return self._driver.trial_report(self._proposal, step, value)
 
 
-class _TrialThreads:
-    """``n`` daemon threads that evaluate proposals. Daemon, unlike a ThreadPoolExecutor's
-    (which the interpreter joins at exit): a trial still running when the study is
-    interrupted is already recorded as cut short (re-run on resume), and its objective,
-    blocked or slow to notice, must not keep the process alive until a second Ctrl-C."""
-
-    def __init__(self, n: int, evaluate: Callable[[Proposal], Outcome]) -> None:
-        self._evaluate = evaluate
-        self._jobs: queue.SimpleQueue[tuple[Future[Outcome], Proposal] | None] = \
-            queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"unitune-trial_{i}",
-                                          daemon=True) for i in range(n)]
-        for thread in self._threads:
-            thread.start()
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            future, proposal = job
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(self._evaluate(proposal))
-                except BaseException as exc:  # noqa: BLE001 - handed to the driver
-                    future.set_exception(exc)
-
-    def submit(self, proposal: Proposal) -> Future[Outcome]:
-        future: Future[Outcome] = Future()
-        self._jobs.put((future, proposal))
-        return future
-
-    def shutdown(self, wait: bool) -> None:
-        for _ in self._threads:
-            self._jobs.put(None)
-        if wait:
-            for thread in self._threads:
-                thread.join()
-
-
 class Driver:
     """The state of one optimize() call. Ask/tell adapters never see it; a
     ``LoopAdapter`` sees it as its ``Host``."""
@@ -118,6 +81,7 @@ class Driver:
         self.warned_constraints = False
         self.shared_budget: int | None = None  # set when other processes may share the study
         self.sigint: Interrupts | None = None  # the SIGINT handler while the loop runs
+        self.pool: Callable[[int], TrialThreads] | None = None  # executor='process'
 
     def budget_left(self) -> bool:
         """May another trial start? In a shared study the budget is the study's: trials
@@ -282,7 +246,7 @@ class Driver:
         if isinstance(self.adapter, LoopAdapter):  # Ray Tune handles SIGINT in its loop
             return self.adapter.run(self, target, deadline)
         with deferred() as self.sigint:
-            if n_workers == 1:
+            if n_workers == 1 and self.pool is None:
                 return self._sequential(target, deadline)
             return self._parallel(target, deadline, n_workers)
 
@@ -337,9 +301,12 @@ class Driver:
             raise
         return self._ctrl_c()
 
+    def _threads(self, n_workers: int) -> TrialThreads:
+        return TrialThreads(n_workers, lambda _, proposal: self.evaluate(proposal))
+
     def _parallel(self, target: int | None, deadline: float | None, n_workers: int) -> bool:
         in_flight: dict[Future[Outcome], Proposal] = {}
-        pool = _TrialThreads(n_workers, self.evaluate)
+        pool = (self.pool or self._threads)(n_workers)
         interrupted = False
         try:
             interrupted = self._parallel_loop(in_flight, pool, target, deadline, n_workers)
@@ -350,7 +317,7 @@ class Driver:
             pool.shutdown(wait=not interrupted)
         return interrupted
 
-    def _parallel_loop(self, in_flight: dict[Future[Outcome], Proposal], pool: _TrialThreads,
+    def _parallel_loop(self, in_flight: dict[Future[Outcome], Proposal], pool: TrialThreads,
                        target: int | None, deadline: float | None, n_workers: int) -> bool:
         """Keep ``n_workers`` trials running; True once interrupted."""
         done = 0

@@ -126,6 +126,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
     if progress is None:  # a bar for a person watching; logs get the line per trial
         progress = not args.quiet and sys.stderr.isatty()
     result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
+                         executor=args.executor, trial_timeout=args.trial_timeout,
                          study_name=study, callbacks=([] if args.quiet else [show_trial])
                          + mlflow_callbacks(args), progress=progress, **settings)
     print()
@@ -219,7 +220,16 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
     p.add_argument("--storage", help=f"file path or database URL (default {DEFAULT_STORAGE}, "
                    "or $UNITUNE_STORAGE)")
     p.add_argument("--workers", type=_positive(int), default=1, help="trials in parallel "
-                   "in this process")
+                   "in this process (threads, or worker processes with --executor process)")
+    p.add_argument("--executor", choices=["thread", "process"], help="where trials run. "
+                   "Default thread, as in ut.optimize, so a file's objective runs the same "
+                   "way from Python and from here, with no process to start: choose process "
+                   "for a crash (segfault, out of memory) to fail only its trial, for "
+                   "--trial-timeout, and for a pure-Python objective to use --workers cores. "
+                   "Ray backends always use their own worker processes")
+    p.add_argument("--trial-timeout", type=_positive(float), metavar="SECONDS",
+                   help="kill a trial running longer (FAIL 'timed out'); needs --executor "
+                   "process")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
     if ray:

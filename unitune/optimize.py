@@ -18,6 +18,7 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
+from unitune._executor import Execution, check_execution
 from unitune._hooks import StudyHooks, StudyInfo
 from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
@@ -68,6 +69,7 @@ def optimize(
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
     on_failure: str = "continue",
     progress: bool = False,
+    executor: str | None = None, trial_timeout: float | None = None,
 ) -> Result:
     """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
 
@@ -79,7 +81,8 @@ def optimize(
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
     ``progress`` shows the study's progress on stderr: a bar on a terminal, else a line
-    now and then.
+    now and then. ``executor="process"`` runs trials in worker processes (default "thread";
+    Ray's are processes): a crash fails only its trial, ``trial_timeout`` stops one (FAIL).
     """
     _refuse_a_study_started_on_import()
     space = Space.coerce(space)
@@ -91,10 +94,10 @@ def optimize(
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
     adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
+    execution = check_execution(executor, trial_timeout, adapter_cls, fn)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-
     ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
     ledger.backend = adapter_cls.name
     ledger.recover_stale()
@@ -107,13 +110,13 @@ def optimize(
                        adapter_cls.name, None if storage is None else storage_name(storage)))
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress)
+                progress=progress, execution=execution)
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
          timeout: float | None, hooks: StudyHooks, on_failure: str,
-         progress: bool = False) -> Result:
+         progress: bool = False, execution: Execution | None = None) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
     assert ledger.space is not None
@@ -128,6 +131,7 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     driver = Driver(fn, adapter, ledger, hooks.callbacks, on_failure,
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
+    driver.pool = None if execution is None else execution.pool(driver)
     if ledger.shared and not isinstance(adapter, LoopAdapter):
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
