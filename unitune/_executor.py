@@ -6,21 +6,30 @@ it in a pool of worker processes (``unitune/_procpool.py``, where the design is)
 what a trial does cannot stall or kill the study, a trial can be stopped at
 ``trial_timeout``, and a pure-Python objective uses as many cores as workers. Ray's
 backends always run trials in Ray's worker processes: ``"process"`` is all they take.
+
+``trial_memory`` ("4GB", "512MiB", or an int of bytes; KB/MB/GB are powers of 1000 and
+KiB/MiB/GiB of 1024, as in Dask) caps each worker's address space (RLIMIT_AS, set before
+the objective loads, so what it imports counts): an allocation past it raises
+MemoryError in the trial, recorded FAIL "out of memory (trial_memory=4GB)"; a worker
+that dies of it instead (C code that aborts) is replaced. It needs ``"process"`` and
+POSIX's ``resource``, and is refused on Ray (whose workers are not ours to limit).
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from unitune._checks import is_number
 from unitune._portable import Portable, dumps
-from unitune._procpool import Host, ProcessTrials
+from unitune._procpool import Host, Memory, ProcessTrials
 from unitune.adapters.base import BaseAdapter, LoopAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.trial import Objective
 
-__all__ = ["Execution", "check_execution"]
+__all__ = ["Execution", "check_execution", "check_memory"]
 
 _WHERE = "executor='process' sends the objective to worker processes"
 
@@ -29,22 +38,25 @@ class Execution:
     """How this run's trials are executed: ``kind`` and the objective as sent."""
 
     def __init__(self, kind: str, trial_timeout: float | None,
-                 portable: Portable | None = None) -> None:
+                 portable: Portable | None = None, memory: Memory | None = None) -> None:
         self.kind = kind
         self.trial_timeout = trial_timeout
         self.portable = portable
+        self.memory = memory
 
     def pool(self, host: Host) -> Callable[[int], ProcessTrials] | None:
         """What makes the driver's pool of ``n`` workers; None for threads (the driver's)."""
         portable = self.portable
         if portable is None:
             return None
-        return lambda n: ProcessTrials(n, portable, host, self.trial_timeout)
+        return lambda n: ProcessTrials(n, portable, host, self.trial_timeout,
+                                       memory=self.memory)
 
 
 def check_execution(executor: Any, trial_timeout: Any, adapter_cls: type[BaseAdapter],
-                    objective: Objective) -> Execution:
+                    objective: Objective, trial_memory: Any = None) -> Execution:
     """The executor of this run, once it fits the backend and the objective."""
+    memory = None if trial_memory is None else check_memory(trial_memory)
     if executor is not None and executor not in ("thread", "process"):
         raise InvalidOption(f"executor={executor!r} must be 'thread' or 'process'")
     if trial_timeout is not None and not (is_number(trial_timeout) and trial_timeout > 0):
@@ -55,20 +67,53 @@ def check_execution(executor: Any, trial_timeout: Any, adapter_cls: type[BaseAda
             raise InvalidOption(f"executor={executor!r}: backend {adapter_cls.name!r} runs "
                                 "every trial in a Ray worker process already; use "
                                 "executor='process' (or leave it out)")
-        if trial_timeout is not None:
-            raise UnsupportedFeature(f"trial_timeout= is not supported on {adapter_cls.name!r} "
-                                     "yet; use an ask/tell backend with executor='process'")
+        for name, given in (("trial_timeout", trial_timeout), ("trial_memory", trial_memory)):
+            if given is not None:
+                raise UnsupportedFeature(f"{name}= is not supported on {adapter_cls.name!r} "
+                                         "yet; use an ask/tell backend with executor='process'")
         return Execution("process", None)  # Ray sends the objective itself
     if executor != "process":
         if trial_timeout is not None:
             raise InvalidOption(f"trial_timeout={trial_timeout!r} needs executor='process': a "
                                 "trial running in a thread cannot be stopped (Python cannot "
                                 "kill a thread), a worker process can")
+        if trial_memory is not None:
+            raise InvalidOption(f"trial_memory={trial_memory!r} needs executor='process': "
+                                "a memory limit applies to a whole process, and a thread's "
+                                "trial shares the study's")
         return Execution("thread", None)
     _refuse_unpicklable(objective)
     portable = Portable.of(objective, objective.fn, _WHERE)
     return Execution("process", None if trial_timeout is None else float(trial_timeout),
-                     portable)
+                     portable, memory)
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*")
+
+
+def check_memory(trial_memory: Any) -> Memory:
+    """``trial_memory`` as (bytes, as the user wrote it): an int of bytes or a size such
+    as '512MB' or '4GiB' (KB, MB, GB, TB are powers of 1000, KiB... of 1024, as in Dask)."""
+    wrong = InvalidOption(f"trial_memory={trial_memory!r} must be a positive number of bytes "
+                          "or a size such as '512MB', '4GB' or '4GiB'")
+    if is_number(trial_memory, integer=True):
+        limit, label = int(trial_memory), f"{int(trial_memory)} bytes"
+    elif isinstance(trial_memory, str) and (match := _SIZE.fullmatch(trial_memory)) \
+            and match[2].upper() in _UNITS:
+        limit, label = int(float(match[1]) * _UNITS[match[2].upper()]), trial_memory.strip()
+    else:
+        raise wrong
+    if limit <= 0:
+        raise wrong
+    try:
+        import resource  # noqa: F401 - POSIX only
+    except ImportError:
+        raise UnsupportedFeature(f"trial_memory={trial_memory!r} is not supported on this "
+                                 f"platform ({sys.platform}): it has no process memory limit "
+                                 "(Python's resource module)") from None
+    return Memory(limit, label)
 
 
 def _refuse_unpicklable(objective: Objective) -> None:

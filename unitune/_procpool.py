@@ -51,20 +51,28 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from unitune._portable import NotLoadable, Portable
 from unitune.adapters.base import Outcome, Proposal
 from unitune.records import TrialState
 
-__all__ = ["ProcessTrials", "TrialThreads", "Worker"]
+__all__ = ["Memory", "ProcessTrials", "TrialThreads", "Worker"]
 
 logger = logging.getLogger("unitune")
 
 # the worker's import path is this process's, as multiprocessing's spawn does (``-m``
 # would put the current folder first, where another copy of unitune may be)
-_START = "import sys; sys.path[:] = {path!r}; from unitune._procworker import main; main([{fd}])"
+_START = ("import sys; sys.path[:] = {path!r}; from unitune._procworker import main; "
+          "main({argv!r})")
 _CLOSE_WAIT = 10.0  # seconds an idle worker gets to exit once its pipe is closed
+
+
+class Memory(NamedTuple):
+    """``trial_memory``: the limit of a worker's address space, and as the user wrote it."""
+
+    limit: int
+    label: str
 
 
 class Host(Protocol):
@@ -124,16 +132,18 @@ def _death(code: int) -> str:
 class Worker:
     """One worker process and its pipe. ``run`` is called by one driver thread at a time."""
 
-    def __init__(self, portable: Portable) -> None:
+    def __init__(self, portable: Portable, memory: Memory | None = None) -> None:
         ours, theirs = socket.socketpair()
+        argv = [theirs.fileno()] + ([] if memory is None else [memory.limit, memory.label])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", _START.format(path=sys.path, fd=theirs.fileno())],
+                [sys.executable, "-c", _START.format(path=sys.path, argv=argv)],
                 pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         self.conn = Connection(ours.detach())
+        self.memory = memory
         self.pid = self.process.pid
         self.ready = False
         self.busy = False
@@ -172,9 +182,10 @@ class Worker:
                     return message[1]
                 self.conn.send(host.trial_report(proposal, message[1], message[2]))
         except (EOFError, OSError):
-            code = self.process.wait()
-            return Outcome(TrialState.FAIL, error=f"the trial's worker process {_death(code)}",
-                           duration=time.monotonic() - start)
+            why = f"the trial's worker process {_death(self.process.wait())}"
+            if self.memory is not None:  # C code that cannot allocate may abort
+                why += f", perhaps out of memory (trial_memory={self.memory.label})"
+            return Outcome(TrialState.FAIL, error=why, duration=time.monotonic() - start)
         finally:
             self.busy = False
 
@@ -205,8 +216,9 @@ class ProcessTrials(TrialThreads):
     killed at the trial timeout is replaced before its thread's next trial."""
 
     def __init__(self, n: int, objective: Portable, host: Host,
-                 trial_timeout: float | None) -> None:
+                 trial_timeout: float | None, memory: Memory | None = None) -> None:
         self._portable = objective
+        self._memory = memory
         self._host = host
         self._timeout = trial_timeout
         self._closing = False
@@ -223,7 +235,7 @@ class ProcessTrials(TrialThreads):
         super().__init__(n, self._run)
 
     def _start(self) -> Worker:
-        worker = Worker(self._portable)
+        worker = Worker(self._portable, self._memory)
         self.started.append(worker.pid)
         return worker
 

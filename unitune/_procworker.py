@@ -60,13 +60,28 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="unitune-parent-watch", daemon=True).start()
 
 
-def _outcome(outcome: Outcome) -> tuple[str, Outcome]:
+def _outcome(outcome: Outcome, memory: str | None) -> tuple[str, Outcome]:
     """The outcome as sent: without the exception object, which may not unpickle in the
-    driver (a class of the user's script); its type, message and traceback are kept."""
+    driver (a class of the user's script); its type, message and traceback are kept.
+    A MemoryError under ``trial_memory`` says so."""
+    if memory is not None and isinstance(outcome.exc, MemoryError):
+        outcome = outcome._replace(error=f"out of memory (trial_memory={memory})")
     return ("outcome", outcome._replace(exc=None))
 
 
-def serve(conn: Connection) -> None:
+def limit_memory(limit: int) -> None:
+    """Cap this process's address space (``trial_memory``): an allocation past it fails
+    (MemoryError) instead of waking the OOM killer. The hard limit too, so the objective
+    cannot lift it."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def serve(conn: Connection, memory: str | None = None) -> None:
     portable: Portable = conn.recv()
     try:
         objective: Objective = portable.load()
@@ -80,14 +95,18 @@ def serve(conn: Connection) -> None:
         except EOFError:  # the driver closed the pool
             return
         number, params = job
-        conn.send(_outcome(objective(_PipeTrial(conn, number, params))))
+        conn.send(_outcome(objective(_PipeTrial(conn, number, params)), memory))
 
 
-def main(argv: list[int]) -> None:
+def main(argv: list[Any]) -> None:
+    """``argv``: the pipe's file descriptor, then (``trial_memory``) the limit in bytes
+    and the limit as the user wrote it."""
     _watch_parent()
     conn = Connection(argv[0])
+    if len(argv) > 1:  # before the objective loads: what it imports counts too
+        limit_memory(argv[1])
     try:
-        serve(conn)
+        serve(conn, argv[2] if len(argv) > 1 else None)
     except (EOFError, BrokenPipeError, ConnectionResetError):
         pass  # the driver went away mid-trial: nothing is left to tell
     finally:

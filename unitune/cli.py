@@ -127,6 +127,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
         progress = not args.quiet and sys.stderr.isatty()
     result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
                          executor=args.executor, trial_timeout=args.trial_timeout,
+                         trial_memory=args.trial_memory,
                          study_name=study, callbacks=([] if args.quiet else [show_trial])
                          + mlflow_callbacks(args), progress=progress, **settings)
     print()
@@ -230,6 +231,9 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
     p.add_argument("--trial-timeout", type=_positive(float), metavar="SECONDS",
                    help="kill a trial running longer (FAIL 'timed out'); needs --executor "
                    "process")
+    p.add_argument("--trial-memory", metavar="SIZE", help="cap each trial's worker process "
+                   "at this much memory, e.g. 4GB or 512MiB (FAIL 'out of memory'); needs "
+                   "--executor process")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
     if ray:

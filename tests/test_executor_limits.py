@@ -1,0 +1,55 @@
+"""``executor="process"`` limits: ``trial_memory`` turns a runaway allocation into one
+FAIL "out of memory", and ``timeout_policy="cut"`` stops the trials still running at
+the study's ``timeout``. Each is refused, in one line, where it cannot work."""
+
+from __future__ import annotations
+
+import pytest
+from test_executor import SPACE, needs_proc, quadratic, worker_pids
+
+import unitune as ut
+
+
+def allocates(params, trial):
+    if trial.number == 1:
+        hog = bytearray(2 * 1024**3)  # past trial_memory
+        return float(len(hog))
+    return quadratic(params)
+
+
+@needs_proc
+def test_an_allocation_past_trial_memory_fails_only_its_trial():
+    result = ut.optimize(allocates, SPACE, n_trials=5, n_workers=2, seed=0,
+                         executor="process", trial_memory="512MB")
+    errors = {t.number: t.error for t in result.trials if t.state is ut.TrialState.FAIL}
+    assert errors == {1: "out of memory (trial_memory=512MB)"}
+    assert len(result.completed) == 4
+    assert all(t.value == pytest.approx(quadratic(t.params)) for t in result.completed)
+    assert worker_pids() == []
+
+
+@pytest.mark.parametrize("given", ["4XB", 0, -1, "GB", 1.5, True])
+def test_a_wrong_trial_memory_is_refused_naming_it(given):
+    with pytest.raises(ut.errors.InvalidOption) as caught:
+        ut.optimize(quadratic, SPACE, n_trials=2, executor="process", trial_memory=given)
+    message = str(caught.value)
+    assert message.startswith(f"trial_memory={given!r} must be") and "'4GB'" in message
+    assert "\n" not in message
+
+
+def test_trial_memory_needs_worker_processes():
+    with pytest.raises(ut.errors.InvalidOption, match="trial_memory='4GB' needs "
+                       "executor='process'"):
+        ut.optimize(quadratic, SPACE, n_trials=2, trial_memory="4GB")
+    pytest.importorskip("ray")
+    with pytest.raises(ut.errors.UnsupportedFeature, match="trial_memory= is not supported "
+                       "on 'ray:random'"):
+        ut.optimize(quadratic, SPACE, backend="ray:random", n_trials=2, trial_memory="4GB")
+
+
+@pytest.mark.parametrize("given, limit", [("4GB", 4 * 10**9), ("512MiB", 512 * 2**20),
+                                          (1 << 30, 1 << 30), ("1.5 GB", 1_500_000_000)])
+def test_trial_memory_reads_sizes_as_dask_does(given, limit):
+    from unitune._executor import check_memory
+
+    assert check_memory(given).limit == limit
