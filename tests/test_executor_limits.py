@@ -4,8 +4,10 @@ the study's ``timeout``. Each is refused, in one line, where it cannot work."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from test_executor import SPACE, needs_proc, quadratic, worker_pids
+from test_executor import SPACE, gone, needs_proc, quadratic, ran_in, worker_pids
 
 import unitune as ut
 
@@ -53,3 +55,34 @@ def test_trial_memory_reads_sizes_as_dask_does(given, limit):
     from unitune._executor import check_memory
 
     assert check_memory(given).limit == limit
+
+
+def blocks(params, trial):
+    if trial.number == 1:
+        threading.Event().wait()  # never set: only a kill ends this trial
+    return quadratic(params)
+
+
+@needs_proc
+def test_timeout_policy_cut_stops_the_running_trials_at_the_study_timeout():
+    result = ut.optimize(blocks, SPACE, backend="optuna:random", timeout=2, n_workers=2,
+                         seed=0, executor="process", timeout_policy="cut",
+                         on_failure="stop")  # a cut is no failure that stops the study
+    blocked = result.trials[1]
+    assert blocked.state is ut.TrialState.FAIL
+    assert blocked.error == "cut at the study's timeout of 2 s"
+    others = [t for t in result.trials if t.number != 1]
+    assert others and all(t.state is ut.TrialState.COMPLETE for t in others)
+    assert all(gone(ran_in(t)) for t in result.trials)
+    assert worker_pids() == []
+
+
+def test_what_timeout_policy_cut_cannot_do_is_refused():
+    with pytest.raises(ut.errors.InvalidOption, match="cannot kill a thread"):
+        ut.optimize(quadratic, SPACE, timeout=5, timeout_policy="cut")
+    with pytest.raises(ut.errors.InvalidOption, match="no timeout= is given"):
+        ut.optimize(quadratic, SPACE, n_trials=2, executor="process", timeout_policy="cut")
+    with pytest.raises(ut.errors.InvalidOption, match="timeout_policy='stop' must be 'finish'"):
+        ut.optimize(quadratic, SPACE, n_trials=2, timeout_policy="stop")
+    result = ut.optimize(quadratic, SPACE, n_trials=2, timeout=60)  # 'finish', the default
+    assert len(result.completed) == 2

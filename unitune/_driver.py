@@ -191,7 +191,7 @@ class Driver:
                            proposal.params, outcome.error)
             if outcome.wrong_count and not self.any_complete:
                 raise ObjectiveError(f"trial {proposal.number}: {outcome.error}")
-            if self.on_failure == "stop":
+            if self.on_failure == "stop" and not outcome.at_deadline:  # it ends anyway
                 raise ObjectiveError(
                     f"trial {proposal.number} failed and on_failure='stop': {outcome.error}"
                 ) from outcome.exc

@@ -13,6 +13,12 @@ the objective loads, so what it imports counts): an allocation past it raises
 MemoryError in the trial, recorded FAIL "out of memory (trial_memory=4GB)"; a worker
 that dies of it instead (C code that aborts) is replaced. It needs ``"process"`` and
 POSIX's ``resource``, and is refused on Ray (whose workers are not ours to limit).
+
+``timeout_policy``: what the study's ``timeout=`` does to the trials running when it
+passes. ``"finish"`` (the default, as before): no trial starts after it, and the running
+ones end on their own. ``"cut"``: they are stopped at it, their workers killed, each
+recorded FAIL "cut at the study's timeout of N s" (not a failure that stops the study
+under ``on_failure='stop'``: it ends anyway). ``"cut"`` needs ``"process"``.
 """
 
 from __future__ import annotations
@@ -38,11 +44,13 @@ class Execution:
     """How this run's trials are executed: ``kind`` and the objective as sent."""
 
     def __init__(self, kind: str, trial_timeout: float | None,
-                 portable: Portable | None = None, memory: Memory | None = None) -> None:
+                 portable: Portable | None = None, memory: Memory | None = None,
+                 cut_after: float | None = None) -> None:
         self.kind = kind
         self.trial_timeout = trial_timeout
         self.portable = portable
         self.memory = memory
+        self.cut_after = cut_after
 
     def pool(self, host: Host) -> Callable[[int], ProcessTrials] | None:
         """What makes the driver's pool of ``n`` workers; None for threads (the driver's)."""
@@ -50,13 +58,15 @@ class Execution:
         if portable is None:
             return None
         return lambda n: ProcessTrials(n, portable, host, self.trial_timeout,
-                                       memory=self.memory)
+                                       memory=self.memory, cut_after=self.cut_after)
 
 
 def check_execution(executor: Any, trial_timeout: Any, adapter_cls: type[BaseAdapter],
-                    objective: Objective, trial_memory: Any = None) -> Execution:
+                    objective: Objective, trial_memory: Any = None,
+                    timeout_policy: Any = "finish", timeout: Any = None) -> Execution:
     """The executor of this run, once it fits the backend and the objective."""
     memory = None if trial_memory is None else check_memory(trial_memory)
+    cut = _check_policy(timeout_policy, timeout, executor, adapter_cls)
     if executor is not None and executor not in ("thread", "process"):
         raise InvalidOption(f"executor={executor!r} must be 'thread' or 'process'")
     if trial_timeout is not None and not (is_number(trial_timeout) and trial_timeout > 0):
@@ -85,7 +95,29 @@ def check_execution(executor: Any, trial_timeout: Any, adapter_cls: type[BaseAda
     _refuse_unpicklable(objective)
     portable = Portable.of(objective, objective.fn, _WHERE)
     return Execution("process", None if trial_timeout is None else float(trial_timeout),
-                     portable, memory)
+                     portable, memory, cut)
+
+
+def _check_policy(policy: Any, timeout: Any, executor: Any,
+                  adapter_cls: type[BaseAdapter]) -> float | None:
+    """The study's timeout if running trials are cut at it (``timeout_policy='cut'``)."""
+    if policy not in ("finish", "cut"):
+        raise InvalidOption(f"timeout_policy={policy!r} must be 'finish' (running trials "
+                            "end on their own after timeout=) or 'cut' (they are stopped)")
+    if policy == "finish":
+        return None
+    if timeout is None:
+        raise InvalidOption("timeout_policy='cut' stops the trials running at the study's "
+                            "timeout=, and no timeout= is given")
+    if issubclass(adapter_cls, LoopAdapter):
+        raise UnsupportedFeature(f"timeout_policy='cut' is not supported on "
+                                 f"{adapter_cls.name!r} yet; use an ask/tell backend with "
+                                 "executor='process'")
+    if executor != "process":
+        raise InvalidOption("timeout_policy='cut' needs executor='process': a trial running "
+                            "in a thread cannot be stopped (Python cannot kill a thread), a "
+                            "worker process can")
+    return float(timeout)
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,

@@ -29,7 +29,9 @@ Design
   driver's lock, as for a thread, and sends back whether to prune.
 * **Timeouts and crashes**: the driver's thread waits for the worker's next message
   at most until the trial's deadline; past it the worker's process group is killed
-  (SIGKILL), the trial is FAIL "timed out after N s" and a new worker is started. A
+  (SIGKILL), the trial is FAIL "timed out after N s" and a new worker is started
+  (with ``timeout_policy='cut'``, the study's deadline ends a trial the same way, FAIL
+  "cut at the study's timeout of N s", and nothing replaces its worker). A
   worker that dies (``os._exit``, a segfault, the OOM killer) closes its pipe: the
   trial is FAIL with the exit code or the signal's name, and the worker is replaced.
   Workers run in their own session (a Ctrl-C reaches the driver only, which records
@@ -57,7 +59,7 @@ from unitune._portable import NotLoadable, Portable
 from unitune.adapters.base import Outcome, Proposal
 from unitune.records import TrialState
 
-__all__ = ["Memory", "ProcessTrials", "TrialThreads", "Worker"]
+__all__ = ["Cut", "Memory", "ProcessTrials", "TrialThreads", "Worker"]
 
 logger = logging.getLogger("unitune")
 
@@ -73,6 +75,14 @@ class Memory(NamedTuple):
 
     limit: int
     label: str
+
+
+class Cut(NamedTuple):
+    """``timeout_policy='cut'``: when (``time.monotonic()``) running trials are stopped,
+    and the study's ``timeout`` that set it."""
+
+    deadline: float
+    after: float
 
 
 class Host(Protocol):
@@ -162,20 +172,26 @@ class Worker:
             raise NotLoadable(payload)
         self.ready = True
 
-    def run(self, proposal: Proposal, host: Host, timeout: float | None) -> Outcome:
-        """The trial's outcome; a FAIL if the worker dies or runs past ``timeout``
-        (it is then dead: the caller replaces it)."""
+    def run(self, proposal: Proposal, host: Host, timeout: float | None,
+            cut: Cut | None = None) -> Outcome:
+        """The trial's outcome; a FAIL if the worker dies, runs past ``timeout`` or is
+        still running at ``cut`` (it is then dead: the caller replaces it)."""
         self.handshake()
         host.ran_on(proposal, f"{socket.gethostname()}:{self.pid}")
         start = time.monotonic()
+        end = None if timeout is None else start + timeout
+        at_deadline = cut is not None and (end is None or cut.deadline < end)
+        if cut is not None and at_deadline:
+            end = cut.deadline
         self.busy = True
         try:
             self.conn.send((proposal.number, proposal.params))
             while True:
-                if timeout is not None and not self.conn.poll(
-                        max(0.0, start + timeout - time.monotonic())):
+                if end is not None and not self.conn.poll(max(0.0, end - time.monotonic())):
                     self.kill()
-                    return Outcome(TrialState.FAIL, error=f"timed out after {timeout:g} s",
+                    why = (f"cut at the study's timeout of {cut.after:g} s" if cut and at_deadline
+                           else f"timed out after {timeout:g} s")
+                    return Outcome(TrialState.FAIL, error=why, at_deadline=at_deadline,
                                    duration=time.monotonic() - start)
                 message = self.conn.recv()
                 if message[0] != "report":
@@ -216,7 +232,10 @@ class ProcessTrials(TrialThreads):
     killed at the trial timeout is replaced before its thread's next trial."""
 
     def __init__(self, n: int, objective: Portable, host: Host,
-                 trial_timeout: float | None, memory: Memory | None = None) -> None:
+                 trial_timeout: float | None, memory: Memory | None = None,
+                 cut_after: float | None = None) -> None:
+        # the study's deadline, as the driver's (it was set just before the pool)
+        self._cut = None if cut_after is None else Cut(time.monotonic() + cut_after, cut_after)
         self._portable = objective
         self._memory = memory
         self._host = host
@@ -240,9 +259,10 @@ class ProcessTrials(TrialThreads):
         return worker
 
     def _run(self, i: int, proposal: Proposal) -> Outcome:
-        outcome = self._workers[i].run(proposal, self._host, self._timeout)
+        outcome = self._workers[i].run(proposal, self._host, self._timeout, self._cut)
         with self._lock:
-            if not self._workers[i].alive and not self._closing:
+            # none after a cut at the study's deadline: no trial starts past it
+            if not self._workers[i].alive and not self._closing and not outcome.at_deadline:
                 logger.info("worker process %s ended (%s); starting another",
                             self._workers[i].pid, outcome.error)
                 self._workers[i].kill()

@@ -127,7 +127,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
         progress = not args.quiet and sys.stderr.isatty()
     result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
                          executor=args.executor, trial_timeout=args.trial_timeout,
-                         trial_memory=args.trial_memory,
+                         trial_memory=args.trial_memory, timeout_policy=args.timeout_policy,
                          study_name=study, callbacks=([] if args.quiet else [show_trial])
                          + mlflow_callbacks(args), progress=progress, **settings)
     print()
@@ -234,6 +234,9 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
     p.add_argument("--trial-memory", metavar="SIZE", help="cap each trial's worker process "
                    "at this much memory, e.g. 4GB or 512MiB (FAIL 'out of memory'); needs "
                    "--executor process")
+    p.add_argument("--timeout-policy", choices=["finish", "cut"], default="finish",
+                   help="at --timeout, let the running trials finish (default) or cut them "
+                   "(FAIL 'cut at the study's timeout'; needs --executor process)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
     if ray:

@@ -81,8 +81,7 @@ def optimize(
     ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
-    ``progress`` shows progress on stderr. ``executor``, ``trial_timeout``, ``trial_memory``
-    and ``timeout_policy``: where trials run and what stops one (``_executor.py``).
+    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
     """
     _refuse_a_study_started_on_import()
     space = Space.coerce(space)
@@ -94,7 +93,8 @@ def optimize(
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
     adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
-    execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory)
+    execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
+                                timeout_policy, timeout)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")

@@ -101,6 +101,7 @@ class Outcome(NamedTuple):
     constraints: tuple[float, ...] | None = None  # from trial.constraint(); <= 0 feasible
     interrupted: bool = False  # cut short (Ctrl-C, a dead process): re-run on resume
     wrong_count: bool = False  # the objective returned the wrong number of values
+    at_deadline: bool = False  # stopped at the study's timeout (timeout_policy='cut')
 
 
 class _Wait:
