@@ -4,6 +4,8 @@ the study's ``timeout``. Each is refused, in one line, where it cannot work."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -86,3 +88,22 @@ def test_what_timeout_policy_cut_cannot_do_is_refused():
         ut.optimize(quadratic, SPACE, n_trials=2, timeout_policy="stop")
     result = ut.optimize(quadratic, SPACE, n_trials=2, timeout=60)  # 'finish', the default
     assert len(result.completed) == 2
+
+
+def test_the_command_names_its_flags_in_what_it_refuses(tmp_path):
+    (tmp_path / "obj.py").write_text("SPACE = {'x': {'type': 'float', 'low': 0, 'high': 1}}\n"
+                                     "def f(params):\n    return params['x']\n")
+    run = [sys.executable, "-m", "unitune.cli", "run", "obj.py:f", "--n-trials", "2",
+           "--storage", "s.journal", "--quiet"]
+    for flags, line in [
+        (["--trial-memory", "4GB"], "unitune: error: --trial-memory 4GB needs --executor "
+         "process: a memory limit applies to a whole process, and a thread's trial shares "
+         "the study's"),
+        (["--executor", "process", "--trial-memory", "4XB"], "unitune: error: --trial-memory "
+         "4XB must be a positive number of bytes or a size such as '512MB', '4GB' or '4GiB'"),
+        (["--timeout-policy", "cut"], "unitune: error: --timeout-policy cut stops the trials "
+         "running at the study's --timeout, and no --timeout is given"),
+    ]:
+        done = subprocess.run([*run, *flags], cwd=tmp_path, capture_output=True, text=True,
+                              check=False)
+        assert (done.returncode, done.stderr.strip()) == (2, line)

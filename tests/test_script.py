@@ -103,3 +103,28 @@ def test_a_recipe_run_again_with_the_same_storage_resumes_its_study(tmp_path):
     assert len(run("--n-trials", "1", "--backend", "optuna:random")) == 1  # its own study
     stored = ut.load("quickstart/optuna:tpe", str(tmp_path / "s.journal"))
     assert len(stored.trials) == 3
+
+
+def test_the_execution_flags_reach_optimize_and_a_misfit_names_its_flag(capsys):
+    parser = ut.ScriptParser(DOC, backend="optuna:random", n_trials=3, prog="x.py")
+    assert ut.ScriptParser.execution(parser.parse_args([])) == {
+        "executor": None, "trial_timeout": None, "trial_memory": None}
+    args = parser.parse_args(["--executor", "process", "--trial-timeout", "60",
+                              "--trial-memory", "4GB"])
+    assert ut.ScriptParser.execution(args) == {
+        "executor": "process", "trial_timeout": 60.0, "trial_memory": "4GB"}
+    result = ut.optimize(_quadratic, ut.Space(x=ut.Int(0, 9)), backend=args.backend,
+                         n_trials=args.n_trials, **ut.ScriptParser.execution(args))
+    assert len(result.completed) == 3
+    err = _refused(parser, ["--trial-timeout", "60"], capsys)
+    assert err == ("x.py: error: --trial-timeout needs --executor process: a trial running in "
+                   "a thread cannot be stopped or limited on its own, a worker process can")
+    err = _refused(parser, ["--executor", "process", "--trial-memory", "4XB"], capsys)
+    assert err == ("x.py: error: argument --trial-memory: '4XB' must be a size such as 512MB, "
+                   "4GB or 4GiB, or a number of bytes")
+    err = _refused(parser, ["--executor", "process", "--trial-timeout", "0"], capsys)
+    assert err.startswith("x.py: error: argument --trial-timeout: '0' must be > 0")
+
+
+def _quadratic(params):
+    return (params["x"] - 3) ** 2

@@ -2,7 +2,9 @@
 
 A script built on it takes the flags ``unitune run`` takes, with the same names:
 ``--backend``, ``--n-trials``, ``--workers``, ``--seed``, ``--storage`` (and
-``--study``, ``--quiet``), so switching engine is one flag in every script. With
+``--study``, ``--quiet``, ``--executor``, ``--trial-timeout``, ``--trial-memory``: the
+script passes ``**ScriptParser.execution(args)`` to ``ut.optimize``), so switching
+engine is one flag in every script. With
 ``--storage`` the study is named SCRIPT/BACKEND unless ``--study`` says otherwise,
 so the same command again resumes it, and another backend starts its own. The backend is
 checked when the flags are read, before any data is loaded: an unknown or
@@ -58,6 +60,19 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def _memory(text: str) -> str:
+    """An argparse type: a size such as 4GB or 512MiB (``trial_memory``)."""
+    from unitune._executor import check_memory
+    from unitune.errors import InvalidOption
+
+    try:
+        check_memory(text)
+    except InvalidOption:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a size such as 512MB, 4GB or "
+                                         "4GiB, or a number of bytes") from None
+    return text
+
+
 class ScriptParser(argparse.ArgumentParser):
     """An ``argparse.ArgumentParser`` with unitune's common flags, checked on parse.
 
@@ -94,6 +109,15 @@ class ScriptParser(argparse.ArgumentParser):
         self.add_argument("--study", default=None, help="study name in --storage (default "
                           "SCRIPT/BACKEND, e.g. grid/optuna:grid)")
         self.add_argument("--quiet", action="store_true", help="no line per trial")
+        self.add_argument("--executor", choices=["thread", "process"], default=None,
+                          help="where trials run (default thread; process: a crash fails "
+                          "only its trial, and --trial-timeout/--trial-memory can stop one)")
+        self.add_argument("--trial-timeout", type=positive(float), default=None,
+                          metavar="SECONDS", help="kill a trial running longer (FAIL 'timed "
+                          "out'); needs --executor process")
+        self.add_argument("--trial-memory", type=_memory, default=None, metavar="SIZE",
+                          help="cap each trial's process at this much memory, e.g. 4GB "
+                          "(FAIL 'out of memory'); needs --executor process")
 
     def error(self, message: str) -> NoReturn:
         """One line, exit 2 (argparse prints the whole usage first)."""
@@ -103,6 +127,7 @@ class ScriptParser(argparse.ArgumentParser):
                    namespace: argparse.Namespace | None = None) -> argparse.Namespace:
         parsed = super().parse_args(args, namespace)
         parsed.backend = self._check_backend(parsed.backend)
+        self._check_execution(parsed)
         if parsed.study is None:  # one study per script and backend: a rerun resumes it
             parsed.study = f"{Path(self.prog).stem}/{parsed.backend}"
         return parsed
@@ -128,6 +153,30 @@ class ScriptParser(argparse.ArgumentParser):
                 self.error(f"--backend {cls.name}: this script needs {_NEEDS[need]}, which "
                            f"{cls.name} does not do; backends that do: {', '.join(able)}")
         return cls.name
+
+    def _check_execution(self, parsed: argparse.Namespace) -> None:
+        from unitune.adapters import get
+        from unitune.adapters.base import LoopAdapter
+
+        ray = issubclass(get(parsed.backend), LoopAdapter)
+        if ray and parsed.executor == "thread":
+            self.error(f"--executor thread: backend {parsed.backend} runs every trial in a "
+                       "Ray worker process already; use --executor process (or leave it out)")
+        for flag, given in (("--trial-timeout", parsed.trial_timeout),
+                            ("--trial-memory", parsed.trial_memory)):
+            if given is not None and ray:
+                self.error(f"{flag}: not supported on {parsed.backend} yet; use an ask/tell "
+                           "backend with --executor process")
+            if given is not None and parsed.executor != "process":
+                self.error(f"{flag} needs --executor process: a trial running in a thread "
+                           "cannot be stopped or limited on its own, a worker process can")
+
+    @staticmethod
+    def execution(args: argparse.Namespace) -> dict[str, Any]:
+        """``executor=``, ``trial_timeout=`` and ``trial_memory=`` for ``ut.optimize``, as
+        the flags gave them: ``ut.optimize(..., **ScriptParser.execution(args))``."""
+        return {"executor": args.executor, "trial_timeout": args.trial_timeout,
+                "trial_memory": args.trial_memory}
 
     @staticmethod
     def callbacks(args: argparse.Namespace) -> list[Callable[[TrialRecord], None]]:

@@ -9,6 +9,7 @@ default, so a killed run is finished by running the same command again.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -110,6 +111,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
                          on_failure=settings.get("on_failure", "continue"))
 
 
+# the keywords the command gives ut.optimize from a flag, named as the flag in its errors
+_FLAGS = re.compile(r"\b(executor|trial_timeout|trial_memory|timeout_policy|(?<!_)timeout)="
+                    r"('[^']*'|[^\s,;:)]+)?")
+
+
+def _as_flags(message: str) -> str:
+    """``trial_timeout=60.0 needs executor='process'`` as ``--trial-timeout 60.0 needs
+    --executor process``: what the user typed."""
+    def flag(match: re.Match[str]) -> str:
+        value = (match[2] or "").strip("'")
+        return f"--{match[1].replace('_', '-')}{' ' + value if value else ''}"
+    return _FLAGS.sub(flag, message)
+
+
 def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: str,
               **settings: Any) -> int:
     """Run the study with the flags common to ``run`` and ``worker``; print the result."""
@@ -125,11 +140,15 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
     progress = args.progress
     if progress is None:  # a bar for a person watching; logs get the line per trial
         progress = not args.quiet and sys.stderr.isatty()
-    result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
-                         executor=args.executor, trial_timeout=args.trial_timeout,
-                         trial_memory=args.trial_memory, timeout_policy=args.timeout_policy,
-                         study_name=study, callbacks=([] if args.quiet else [show_trial])
-                         + mlflow_callbacks(args), progress=progress, **settings)
+    try:
+        result = ut.optimize(objective, space, n_workers=args.workers, storage=storage,
+                             executor=args.executor, trial_timeout=args.trial_timeout,
+                             trial_memory=args.trial_memory,
+                             timeout_policy=args.timeout_policy, study_name=study,
+                             callbacks=([] if args.quiet else [show_trial])
+                             + mlflow_callbacks(args), progress=progress, **settings)
+    except (ut.errors.InvalidOption, ut.errors.UnsupportedFeature) as exc:
+        raise type(exc)(_as_flags(str(exc))) from None
     print()
     _summary(result, storage)
     if result.interrupted:
