@@ -203,7 +203,7 @@ def test_failing_trials_are_reported_and_the_run_goes_on(workdir):
       "nonsense"], "--option 'nonsense' must be KEY=VALUE"),
     (["run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "3", "--option",
       "population=3"], "option 'population' is not accepted by backend 'optuna:tpe'"),
-    (["run", "obj.py:quadratic", "--space", "space.yaml"], "give n_trials= or timeout="),
+    (["run", "obj.py:quadratic", "--space", "space.yaml"], "give --n-trials or --timeout"),
     (["show", "--study", "nothing"], "storage file '.unitune/studies.journal' does not exist"),
     (["frobnicate"], "argument command: invalid choice: 'frobnicate'"),
 ])

@@ -112,8 +112,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 # the keywords the command gives ut.optimize from a flag, named as the flag in its errors
-_FLAGS = re.compile(r"\b(executor|trial_timeout|trial_memory|timeout_policy|(?<!_)timeout)="
-                    r"('[^']*'|[^\s,;:)]+)?")
+_FLAG_OF = {"n_trials": "--n-trials", "n_workers": "--workers", "timeout": "--timeout",
+            "executor": "--executor", "trial_timeout": "--trial-timeout",
+            "trial_memory": "--trial-memory", "timeout_policy": "--timeout-policy"}
+_KEYWORDS = re.compile(rf"\b({'|'.join(_FLAG_OF)})=('[^']*'|[^\s,;:)]+)?")
 
 
 def _as_flags(message: str) -> str:
@@ -121,8 +123,8 @@ def _as_flags(message: str) -> str:
     --executor process``: what the user typed."""
     def flag(match: re.Match[str]) -> str:
         value = (match[2] or "").strip("'")
-        return f"--{match[1].replace('_', '-')}{' ' + value if value else ''}"
-    return _FLAGS.sub(flag, message)
+        return f"{_FLAG_OF[match[1]]}{' ' + value if value else ''}"
+    return _KEYWORDS.sub(flag, message)
 
 
 def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: str,
