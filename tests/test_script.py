@@ -106,7 +106,10 @@ def test_a_recipe_run_again_with_the_same_storage_resumes_its_study(tmp_path):
 
 
 def test_the_execution_flags_reach_optimize_and_a_misfit_names_its_flag(capsys):
-    parser = ut.ScriptParser(DOC, backend="optuna:random", n_trials=3, prog="x.py")
+    assert "--executor" not in ut.ScriptParser(DOC, backend="optuna:random",
+                                               n_trials=3).format_help()  # opt-in only
+    parser = ut.ScriptParser(DOC, backend="optuna:random", n_trials=3, prog="x.py",
+                             execution=True)
     assert ut.ScriptParser.execution(parser.parse_args([])) == {
         "executor": None, "trial_timeout": None, "trial_memory": None}
     args = parser.parse_args(["--executor", "process", "--trial-timeout", "60",

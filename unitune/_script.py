@@ -2,9 +2,9 @@
 
 A script built on it takes the flags ``unitune run`` takes, with the same names:
 ``--backend``, ``--n-trials``, ``--workers``, ``--seed``, ``--storage`` (and
-``--study``, ``--quiet``, ``--executor``, ``--trial-timeout``, ``--trial-memory``: the
-script passes ``**ScriptParser.execution(args)`` to ``ut.optimize``), so switching
-engine is one flag in every script. With
+``--study``, ``--quiet``; with ``execution=True`` also ``--executor``,
+``--trial-timeout``, ``--trial-memory``, which the script passes on with
+``**ScriptParser.execution(args)``), so switching engine is one flag in every script. With
 ``--storage`` the study is named SCRIPT/BACKEND unless ``--study`` says otherwise,
 so the same command again resumes it, and another backend starts its own. The backend is
 checked when the flags are read, before any data is loaded: an unknown or
@@ -86,7 +86,8 @@ class ScriptParser(argparse.ArgumentParser):
 
     def __init__(self, description: str | None, *, backend: str, n_trials: int | None,
                  workers: int = 1, seed: int | None = 0, needs: Iterable[str] = (),
-                 refuse: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+                 refuse: Mapping[str, str] | None = None, execution: bool = False,
+                 **kwargs: Any) -> None:
         head, _, rest = (description or "").strip().partition("\n")
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(description=head, epilog=rest.strip() or None, **kwargs)
@@ -109,6 +110,11 @@ class ScriptParser(argparse.ArgumentParser):
         self.add_argument("--study", default=None, help="study name in --storage (default "
                           "SCRIPT/BACKEND, e.g. grid/optuna:grid)")
         self.add_argument("--quiet", action="store_true", help="no line per trial")
+        self.execution_flags = execution  # only a script that passes execution(args) on
+        if execution:
+            self._add_execution_flags()
+
+    def _add_execution_flags(self) -> None:
         self.add_argument("--executor", choices=["thread", "process"], default=None,
                           help="where trials run (default thread; process: a crash fails "
                           "only its trial, and --trial-timeout/--trial-memory can stop one)")
@@ -127,7 +133,8 @@ class ScriptParser(argparse.ArgumentParser):
                    namespace: argparse.Namespace | None = None) -> argparse.Namespace:
         parsed = super().parse_args(args, namespace)
         parsed.backend = self._check_backend(parsed.backend)
-        self._check_execution(parsed)
+        if self.execution_flags:
+            self._check_execution(parsed)
         if parsed.study is None:  # one study per script and backend: a rerun resumes it
             parsed.study = f"{Path(self.prog).stem}/{parsed.backend}"
         return parsed
