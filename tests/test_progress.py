@@ -24,10 +24,16 @@ def square(params):
     return (params["x"] - 1.0) ** 2
 
 
-def _through_a_terminal(argv, cwd):
-    """Run ``argv`` with stdout and stderr on a pseudo-terminal; all it wrote, decoded."""
+def _through_a_terminal(argv, cwd, columns=160):
+    """Run ``argv`` with stdout and stderr on a pseudo-terminal ``columns`` wide; all it
+    wrote, decoded."""
+    import fcntl
+    import struct
+    import termios
+
     leader, follower = pty.openpty()
-    env = {**os.environ, "COLUMNS": "160", "LINES": "40", "TERM": "xterm"}
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "40", "TERM": "xterm"}
     proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, cwd=cwd,
                             env=env)
     os.close(follower)
