@@ -1,5 +1,5 @@
 """The ``unitune`` command: ``backends``, ``run``, ``compare``, ``worker``, ``show``,
-``studies``, ``dashboard``.
+``studies``, ``dashboard``, ``plot``, ``export``.
 
 Bad flags, unreadable files and invalid spaces exit with status 2 and one line
 that says what is wrong. ``run`` keeps its trials in an embedded journal file by
