@@ -72,8 +72,11 @@ def test_in_a_log_it_is_a_plain_line_now_and_then_and_one_at_the_end(capsys):
     result = ut.optimize(square, SPACE, n_trials=30, seed=0, progress=True)
     lines = capsys.readouterr().err.strip().splitlines()
     assert all("\x1b" not in line for line in lines)  # no terminal codes in a log
-    assert [int(re.search(r"(\d+)/30 trials", ln).group(1)) for ln in lines] == list(
-        range(3, 31, 3))  # every tenth of the budget, the last at the end
+    counts = [int(re.search(r"(\d+)/30 trials", ln).group(1)) for ln in lines]
+    # every tenth of the budget (a slow machine may add the 30-second lines), the last at
+    # the end
+    assert set(range(3, 31, 3)) <= set(counts) and counts == sorted(set(counts))
+    assert counts[-1] == 30
     assert f"best {result.best_value:.6g}" in lines[-1] and "left" not in lines[-1]
 
 
