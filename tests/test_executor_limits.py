@@ -67,14 +67,18 @@ def blocks(params, trial):
 
 @needs_proc
 def test_timeout_policy_cut_stops_the_running_trials_at_the_study_timeout():
-    result = ut.optimize(blocks, SPACE, backend="optuna:random", timeout=2, n_workers=2,
+    # 10 s: room for the two workers to start and trial 1 to begin on a loaded machine
+    # (the study's clock runs from the call); trial 1 then blocks until the cut
+    result = ut.optimize(blocks, SPACE, backend="optuna:random", timeout=10, n_workers=2,
                          seed=0, executor="process", timeout_policy="cut",
                          on_failure="stop")  # a cut is no failure that stops the study
-    blocked = result.trials[1]
+    blocked = next(t for t in result.trials if t.number == 1)
     assert blocked.state is ut.TrialState.FAIL
-    assert blocked.error == "cut at the study's timeout of 2 s"
+    assert blocked.error == "cut at the study's timeout of 10 s"
     others = [t for t in result.trials if t.number != 1]
-    assert others and all(t.state is ut.TrialState.COMPLETE for t in others)
+    assert any(t.state is ut.TrialState.COMPLETE for t in others)
+    # the other worker's quick trials complete; one in flight at the deadline is cut too
+    assert all(t.state is ut.TrialState.COMPLETE or t.error == blocked.error for t in others)
     assert all(gone(ran_in(t)) for t in result.trials)
     assert worker_pids() == []
 

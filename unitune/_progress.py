@@ -23,35 +23,33 @@ __all__ = ["Progress", "Tally"]
 
 
 class Tally:
-    """The study's trials counted from the ledger: finished (toward the budget), failed,
-    pruned, running, and the best value of each direction."""
+    """The study's trials counted from the ledger, incrementally (each read looks at the
+    trials new or unfinished since the last): finished, failed, pruned, running, and the
+    best value of each direction."""
 
     def __init__(self, ledger: Any) -> None:
+        from unitune.ledger import TrialsRead
+
         self._ledger = ledger
+        self._trials = TrialsRead(ledger.storage, ledger.study_id)  # only what changed
+        self._signs = [1.0 if d == "minimize" else -1.0 for d in ledger.directions]
+        self._best = [math.inf] * len(self._signs)  # signed: smaller is better
         self.finished = self.failed = self.pruned = self.running = 0
         self.best: list[float] = []
 
     def read(self) -> Tally:
         from optuna.trial import TrialState as OTS
 
-        trials = self._ledger.storage.get_all_trials(self._ledger.study_id, deepcopy=False)
-        signs = [1.0 if d == "minimize" else -1.0 for d in self._ledger.directions]
-        best = [math.inf] * len(signs)
-        finished = failed = pruned = running = 0
-        for t in trials:
-            if t.state is OTS.RUNNING:
-                running += 1
-                continue
-            if not t.state.is_finished():
-                continue
-            finished += 1
-            failed += t.state is OTS.FAIL
-            pruned += t.state is OTS.PRUNED
+        finished, unfinished = self._trials.read()
+        for t in finished:
+            self.finished += 1
+            self.failed += t.state is OTS.FAIL
+            self.pruned += t.state is OTS.PRUNED
             if t.state is OTS.COMPLETE and t.values is not None:
-                best = [min(b, s * v) for b, s, v in zip(best, signs, t.values)]
-        self.finished, self.failed, self.pruned, self.running = (finished, failed, pruned,
-                                                                 running)
-        self.best = [s * b for s, b in zip(signs, best) if math.isfinite(b)]
+                self._best = [min(b, s * v) for b, s, v in zip(self._best, self._signs,
+                                                                 t.values)]
+        self.running = sum(t.state is OTS.RUNNING for t in unfinished)
+        self.best = [s * b for s, b in zip(self._signs, self._best) if math.isfinite(b)]
         return self
 
     def detail(self) -> str:

@@ -19,7 +19,7 @@ resumed, continued with another backend, listed and plotted (optuna-dashboard an
 
 from __future__ import annotations
 
-from unitune.ledger._budget import BudgetSpent
+from unitune.ledger._budget import BudgetSpent, TrialsRead
 from unitune.ledger._keys import INTERRUPTED_ATTR, RUN_ATTR
 from unitune.ledger._ledger import Ledger
 from unitune.ledger._records import counts_toward_budget
@@ -28,7 +28,8 @@ from unitune.ledger._storage import open_storage
 from unitune.ledger._wait import wait_for_study
 from unitune.records import Result
 
-__all__ = ["INTERRUPTED_ATTR", "RUN_ATTR", "BudgetSpent", "Ledger", "counts_toward_budget",
+__all__ = ["INTERRUPTED_ATTR", "RUN_ATTR", "BudgetSpent", "Ledger", "TrialsRead",
+           "counts_toward_budget",
            "describe_unowned", "load", "open_existing", "open_storage", "wait_for_study"]
 
 

@@ -41,7 +41,7 @@ from typing import Any
 from unitune.ledger._keys import INTERRUPTED_ATTR, RUN_ATTR
 from unitune.ledger._stale import holds_budget
 
-__all__ = ["Budget", "BudgetSpent", "Count"]
+__all__ = ["Budget", "BudgetSpent", "Count", "TrialsRead"]
 
 # The first key of the two-key advisory lock: "unitune budget", in a namespace of ours.
 _PG_LOCK_CLASS = 0x756E7462
@@ -51,47 +51,38 @@ class BudgetSpent(Exception):
     """Raised through an engine's own ``Study.ask`` when the study's budget is spent."""
 
 
-class Count:
-    """How many trials of a study count toward ``n_trials``, read incrementally."""
+class TrialsRead:
+    """A study's trials read incrementally: ``read()`` gives the trials that finished
+    since the last read (created since, or unfinished at it) and those unfinished now.
+    Not thread-safe: its caller holds a lock."""
 
-    def __init__(self, storage: Any, study_id: int, me: str) -> None:
+    def __init__(self, storage: Any, study_id: int) -> None:
         self._storage = storage
         self._study_id = study_id
-        self._me = me
         self._seen = 0  # trials [0, seen) have been classified
-        self._done = 0  # finished trials among them that count
         self._open: dict[int, int] = {}  # trial_id -> index, for unfinished seen trials
-        self._lock = threading.Lock()
 
-    def __call__(self) -> tuple[int, int, bool]:
-        """(trials that count, RUNNING trials of other processes, any WAITING trial?)"""
-        from optuna.trial import TrialState as OTS
+    def read(self) -> tuple[list[Any], list[Any]]:
+        """(the trials finished since the last read, the unfinished ones)"""
+        new, pending = self._fetch()
+        finished = []
+        for frozen in new:
+            if frozen.state.is_finished():
+                finished.append(frozen)
+            else:
+                self._open[frozen._trial_id] = self._seen
+            self._seen += 1
+        unfinished = []
+        for frozen in pending:
+            if frozen.state.is_finished():
+                del self._open[frozen._trial_id]
+                finished.append(frozen)
+            else:
+                unfinished.append(frozen)
+        return finished, unfinished
 
-        with self._lock:
-            new, pending = self._read()
-            for frozen in new:
-                if frozen.state.is_finished():
-                    self._done += not frozen.system_attrs.get(INTERRUPTED_ATTR, False)
-                else:
-                    self._open[frozen._trial_id] = self._seen
-                self._seen += 1
-            running = others = 0
-            waiting = False
-            for frozen in pending:
-                if frozen.state.is_finished():
-                    del self._open[frozen._trial_id]
-                    self._done += not frozen.system_attrs.get(INTERRUPTED_ATTR, False)
-                elif frozen.state is OTS.RUNNING:
-                    if not holds_budget(frozen):  # no unitune process runs it: _stale.py
-                        continue
-                    running += 1
-                    others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != self._me
-                else:
-                    waiting = True
-            return self._done + running, others, waiting
-
-    def _read(self) -> tuple[list[Any], list[Any]]:
-        """(trials created since the last count, the unfinished ones, new ones included)."""
+    def _fetch(self) -> tuple[list[Any], list[Any]]:
+        """(trials created since the last read, the unfinished ones, new ones included)."""
         trials_from = getattr(self._storage, "trials_from", None)
         cached = None if trials_from else _cached_trials(self._storage, self._study_id)
         if trials_from is not None:
@@ -105,6 +96,36 @@ class Count:
             new = trials[self._seen:]
             old = [trials[index] for index in self._open.values()]
         return new, old + [t for t in new if not t.state.is_finished()]
+
+
+class Count:
+    """How many trials of a study count toward ``n_trials``, read incrementally."""
+
+    def __init__(self, storage: Any, study_id: int, me: str) -> None:
+        self._trials = TrialsRead(storage, study_id)
+        self._me = me
+        self._done = 0  # finished trials read so far that count
+        self._lock = threading.Lock()
+
+    def __call__(self) -> tuple[int, int, bool]:
+        """(trials that count, RUNNING trials of other processes, any WAITING trial?)"""
+        from optuna.trial import TrialState as OTS
+
+        with self._lock:
+            finished, unfinished = self._trials.read()
+            self._done += sum(not frozen.system_attrs.get(INTERRUPTED_ATTR, False)
+                              for frozen in finished)
+            running = others = 0
+            waiting = False
+            for frozen in unfinished:
+                if frozen.state is OTS.RUNNING:
+                    if not holds_budget(frozen):  # no unitune process runs it: _stale.py
+                        continue
+                    running += 1
+                    others += (frozen.system_attrs.get(RUN_ATTR) or {}).get("owner") != self._me
+                else:
+                    waiting = True
+            return self._done + running, others, waiting
 
 
 def _cached_trials(storage: Any, study_id: int) -> dict[int, Any] | None:
