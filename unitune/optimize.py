@@ -84,7 +84,7 @@ def optimize(
     ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
     """
     _refuse_a_study_started_on_import()
-    space = Space.coerce(space)
+    space = for_backend(Space.coerce(space), backend)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
     fn = Objective.of(objective, len(dirs), metric_names)
@@ -224,6 +224,17 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
         raise InvalidOption(f"callbacks must be a list of callables taking a TrialRecord, "
                             f"got {checked!r}")
     return checked
+
+
+def for_backend(space: Space, backend: str) -> Space:
+    """A union of sub-spaces (a list of param grids) as the conditional space with the
+    same points, for every backend but those that search a union as it is (a grid)."""
+    if not space.branches or adapters.get(backend).unions:
+        return space
+    try:
+        return space.as_conditional()
+    except UnsupportedFeature as exc:
+        raise UnsupportedFeature(f"backend {backend!r}: {exc}") from None
 
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],

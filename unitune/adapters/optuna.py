@@ -27,7 +27,7 @@ from unitune.errors import InvalidOption
 from unitune.ledger._keys import CONSTRAINTS_ATTR
 from unitune.records import TrialState
 from unitune.space import Space
-from unitune.space._optuna import optuna_distributions
+from unitune.space._optuna import optuna_distributions, suggest_active
 
 __all__ = ["PRUNERS"]
 
@@ -96,7 +96,8 @@ class OptunaAdapter(StudyAdapter):
     engine = "optuna"
     extra = "optuna"
     requires: ClassVar[tuple[str, ...]] = ("optuna",)
-    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True)
+    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
+                                conditional="native")
     sampler_class: ClassVar[str]
 
     @classmethod
@@ -158,6 +159,11 @@ class OptunaAdapter(StudyAdapter):
         self._prunes = len(self.directions) == 1
 
     def ask(self) -> Proposal | None:
+        if self.space.conditional:  # define-by-run: the active parameters, parents first
+            trial = self.study.ask()
+            suggest_active(trial, self.space)
+            return Proposal(params=trial.params, trial_id=trial._trial_id, number=trial.number,
+                            handle=trial)
         return self._ask(self._dists)
 
     def _ask(self, dists: dict[str, Any] | None) -> Proposal:
@@ -186,6 +192,19 @@ class TPEAdapter(OptunaAdapter):
     default = True
     description = "Tree-structured Parzen Estimator (Bayesian); Optuna's default"
 
+    def make_sampler(self, kwargs: dict[str, Any]) -> Any:
+        """A conditional space: TPE models each group of parameters that occur together
+        (``multivariate=True, group=True``) unless the options say otherwise; a plain
+        space: TPE as the options give it."""
+        if not self.space.conditional:
+            return super().make_sampler(kwargs)
+        import optuna
+
+        kwargs = {"multivariate": True, "group": True, **kwargs}
+        with warnings.catch_warnings():  # both are "experimental" in Optuna 4
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return super().make_sampler(kwargs)
+
 
 @register
 class OptunaRandomAdapter(OptunaAdapter):
@@ -199,7 +218,8 @@ class CmaEsAdapter(OptunaAdapter):
     name = "optuna:cmaes"
     sampler_class = "CmaEsSampler"
     requires = ("optuna", "cmaes")
-    capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True)
+    capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True,
+                                conditional="native")
     description = "CMA-ES evolution strategy (categoricals sampled independently, as Optuna does)"
 
 
@@ -222,7 +242,7 @@ class OptunaNSGA2Adapter(OptunaAdapter):
     name = "optuna:nsga2"
     sampler_class = "NSGAIISampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
-                                constraints=True)
+                                constraints=True, conditional="native")
     description = "NSGA-II genetic algorithm, multi-objective, with constraints"
 
 
@@ -231,7 +251,7 @@ class OptunaNSGA3Adapter(OptunaAdapter):
     name = "optuna:nsga3"
     sampler_class = "NSGAIIISampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
-                                constraints=True)
+                                constraints=True, conditional="native")
     description = "NSGA-III genetic algorithm for many objectives"
 
 
@@ -252,14 +272,15 @@ class GridAdapter(OptunaAdapter):
     name = "optuna:grid"
     sampler_class = "GridSampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
-                                conditional=True, continuous=False)
+                                conditional="native", continuous=False)
+    unions = True
     description = "exhaustive grid (GridSearchCV's search); Floats need a step"
 
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna
 
         self._pending: list[dict[str, Any]] | None = None
-        if self.space.branches:
+        if self.space.branches or self.space.conditional:
             self._pending = self.space.grid()
             return optuna.samplers.RandomSampler(seed=self.seed)
         grid = {name: dist.grid() or [] for name, dist in self.space.items()}  # all finite

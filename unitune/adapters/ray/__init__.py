@@ -41,7 +41,7 @@ class RayAdapter(LoopAdapter):
     searcher: ClassVar[str] = "random"
     scheduler: ClassVar[str] = "fifo"
     capabilities = Capabilities(multi_objective=True, pruning=False, parallel=True,
-                                checkpoints=True)
+                                checkpoints=True, conditional="flattened")
 
     @classmethod
     def accepted_options(cls) -> dict[str, str]:
@@ -79,12 +79,15 @@ class RayRandomAdapter(RayAdapter):
 class OptunaSearchAdapter(RayAdapter):
     name = "ray:optuna"
     searcher = "optuna"
+    # a conditional space: a define-by-run function, TPE grouped (see _engine.py)
+    capabilities = Capabilities(multi_objective=True, pruning=False, parallel=True,
+                                checkpoints=True, conditional="native")
     description = "Optuna's TPE as Ray Tune's asynchronous searcher (multi-objective too)"
 
 
 class _Scheduled(RayAdapter):
     capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True,
-                                checkpoints=True)
+                                checkpoints=True, conditional="flattened")
 
 
 @register
@@ -115,6 +118,6 @@ class PBTAdapter(_Scheduled):
     scheduler = "pbt"
     # PBT never stops a trial: it replaces the worst trials' state and params.
     capabilities = Capabilities(multi_objective=False, pruning=False, parallel=True,
-                                checkpoints=True)
+                                checkpoints=True, conditional="flattened")
     description = ("Population Based Training: trials copy the best trials' checkpoints "
                    "and mutate their params")
