@@ -12,6 +12,7 @@ plus ``pruner`` and ``pruner_options``.
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -30,6 +31,8 @@ from unitune.space import Space
 from unitune.space._optuna import optuna_distributions, suggest_active
 
 __all__ = ["PRUNERS"]
+
+logger = logging.getLogger("unitune")
 
 # study.ask() warns when the storage keeps heartbeats, because study.optimize() is what
 # feeds them in Optuna; in unitune the ledger feeds them for every trial it runs.
@@ -134,6 +137,14 @@ class OptunaAdapter(StudyAdapter):
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna
 
+        if self.space.conditional and self.sampler_class != "TPESampler" and \
+                "warn_independent_sampling" in self._sampler_params() and \
+                "warn_independent_sampling" not in kwargs:
+            # Optuna warns for each conditional parameter of each trial; said once here
+            logger.warning("backend %r: the conditional parameters (outside the ones every "
+                           "trial has) are sampled independently at random, as Optuna's %s "
+                           "does for a dynamic space", self.name, self.sampler_class)
+            kwargs = {**kwargs, "warn_independent_sampling": False}
         if (self.capabilities.constraints and "constraints_func" not in kwargs
                 and int(optuna.__version__.split(".")[0]) < 5):
             # Optuna 5 reads the ``constraints`` attribute that trial.constraint() writes;

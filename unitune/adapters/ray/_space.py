@@ -157,3 +157,21 @@ class DefineByRun:
 
     def __call__(self, trial: Any) -> None:
         suggest_active(trial, self.codec.space, choice_indices=True)
+
+
+def _decode(dist: Distribution, raw: Any) -> Any:
+    if isinstance(dist, Categorical):
+        k = min(max(int(round(float(raw))), 0), len(dist.choices) - 1)
+        return dist.choices[k]
+    assert isinstance(dist, (Float, Int))
+    value = float(raw)
+    if math.isnan(value):
+        value = dist.low
+    value = min(max(value, dist.low), dist.high)
+    step = dist.step
+    if step is not None and step != 0:
+        k = round((value - dist.low) / step)
+        value = min(dist.low + k * step, dist.high)
+    if isinstance(dist, Int):
+        return int(round(value))
+    return float(value)
