@@ -229,12 +229,15 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
 def for_backend(space: Space, backend: str) -> Space:
     """A union of sub-spaces (a list of param grids) as the conditional space with the
     same points, for every backend but those that search a union as it is (a grid)."""
-    if not space.branches or adapters.get(backend).unions:
+    if not space.branches:
+        return space
+    adapter_cls = adapters.get(backend)
+    if adapter_cls.unions:
         return space
     try:
         return space.as_conditional()
     except UnsupportedFeature as exc:
-        raise UnsupportedFeature(f"backend {backend!r}: {exc}") from None
+        raise UnsupportedFeature(f"backend {adapter_cls.name!r}: {exc}") from None
 
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],

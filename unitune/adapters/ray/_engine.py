@@ -156,9 +156,10 @@ def _define_by_run(adapter: RayAdapter, codec: Codec, metric: Any, mode: Any, se
                                               for p in points] or None)
     if adapter.completed:
         dists = codec.optuna_space()
+        study: Any = search._ot_study  # built in OptunaSearch's __init__ (a space is given)
         for record in adapter.completed:
             params = codec.encode(record.params, full=False)
-            search._ot_study.add_trial(optuna.trial.create_trial(
+            study.add_trial(optuna.trial.create_trial(
                 params=params, distributions={k: dists[k] for k in params},
                 values=list(record.values or ())))
     return search
