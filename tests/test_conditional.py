@@ -127,3 +127,24 @@ def test_backends_list_how_each_searches_a_conditional_space():
     assert " native " in rows["optuna:tpe"] and " native " in rows["ray:optuna"]
     assert " flattened " in rows["skopt:gp"] and " flattened " in rows["pymoo:ga"]
     assert " flattened " in rows["ray:random"]
+
+
+def test_a_ray_nested_choice_of_dicts_is_a_conditional_space():
+    from ray import tune
+
+    config = {"lr": tune.loguniform(1e-4, 1e-1),
+              "model": tune.choice([
+                  {"type": "svm", "C": tune.loguniform(1e-2, 10.0),
+                   "kernel": tune.choice(["rbf", "poly"])},
+                  {"type": "rf", "depth": tune.randint(2, 10), "C": tune.loguniform(1e-2, 10.0)},
+                  {"type": "knn", "k": tune.randint(1, 20)}])}
+    space = ut.Space.coerce(config)
+    assert space["model"] == ut.Categorical(["svm", "rf", "knn"])  # the options' "type"
+    assert space["model/C"] == ut.Float(1e-2, 10.0, log=True, when={"model": ["svm", "rf"]})
+    assert space["model/depth"] == ut.Int(2, 9, when={"model": "rf"})  # Ray excludes 10
+    assert space.active({"lr": 0.01, "model": "knn"}) == ["lr", "model", "model/k"]
+    # options without a distinct constant key: the parent's values are their indices
+    indexed = ut.Space.coerce({"m": tune.choice([{"a": tune.uniform(0, 1)},
+                                                 {"b": tune.uniform(0, 1)}])})
+    assert indexed["m"] == ut.Categorical([0, 1])
+    assert indexed.active({"m": 1}) == ["m", "m/b"]
