@@ -148,3 +148,34 @@ def test_a_ray_nested_choice_of_dicts_is_a_conditional_space():
                                                  {"b": tune.uniform(0, 1)}])})
     assert indexed["m"] == ut.Categorical([0, 1])
     assert indexed.active({"m": 1}) == ["m", "m/b"]
+
+
+def test_optuna_tpe_searches_a_conditional_space_as_grouped_define_by_run_optuna():
+    import warnings
+
+    import optuna
+
+    space = ut.Space(model=ut.Categorical(["a", "b"]),
+                     x=ut.Float(-1.0, 1.0, when={"model": "a"}),
+                     n=ut.Int(1, 9, when={"model": "b"}))
+
+    def value(p):
+        return p.get("x", 0.0) ** 2 + p.get("n", 0)
+
+    ours = ut.optimize(value, space, backend="optuna:tpe", n_trials=15, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sampler = optuna.samplers.TPESampler(seed=3, multivariate=True, group=True)
+    study = optuna.create_study(sampler=sampler)
+
+    def by_hand(trial):
+        p = {"model": trial.suggest_categorical("model", ["a", "b"])}
+        if p["model"] == "a":
+            p["x"] = trial.suggest_float("x", -1.0, 1.0)
+        else:
+            p["n"] = trial.suggest_int("n", 1, 9)
+        return value(p)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(by_hand, n_trials=15)
+    assert [dict(t.params) for t in ours.trials] == [t.params for t in study.trials]

@@ -179,7 +179,12 @@ def _why_outside(space: Space, params: Mapping[str, Any]) -> str:
     """What makes ``params`` no point of ``space``: the first parameter that is wrong."""
     if space.branches:
         return f"params {dict(params)!r} fit no branch of the space"
+    active = set(space.active(params))  # a conditional space: the active ones only
     for name, dist in space.items():
+        if name not in active:
+            if name in params:
+                return f"it has {name!r}, which its other values make inactive"
+            continue
         if name not in params:
             return f"it has no value for {name!r}"
         if not dist.contains(params[name]):
