@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from unitune.errors import InvalidSpace, SpaceTypeError
-from unitune.space._distributions import Distribution, Parts, params_from_dict
+from unitune.space._distributions import Distribution, Parts, named, params_from_dict
 
 __all__ = ["Space"]
 
@@ -188,7 +188,13 @@ class Space(Mapping[str, Distribution]):
         return self._params_dict()
 
     def _params_dict(self) -> dict[str, Any]:
-        return {name: dist.to_dict() for name, dist in self._params.items()}
+        out = {}
+        for name, dist in self._params.items():
+            try:
+                out[name] = dist.to_dict()
+            except (InvalidSpace, SpaceTypeError) as exc:
+                raise named(exc, name) from None
+        return out
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Space:
