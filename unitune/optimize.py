@@ -87,20 +87,13 @@ def optimize(
     """
     _refuse_a_study_started_on_import()
     space = Space.coerce(space)
-    # engines and the ledger see the stored form (labels, quantiles); the user, their values
-    codec = codec_for(space)
-    stored = space if codec is None else codec.stored
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
     fn = Objective.of(objective, len(dirs), metric_names)
-    if codec is not None:
-        fn = dataclasses.replace(fn, decode=codec.decode)
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
-    callbacks = _checked_callbacks(callbacks)
-    if codec is not None:
-        callbacks = [DecodingCallback(c, codec) for c in callbacks]
+    codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
     adapter_cls = _checked_backend(backend, stored, dirs, options or {}, n_workers)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
@@ -164,6 +157,17 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
     result = ledger.result(backend=adapter_cls.name, interrupted=interrupted)
     return hooks.end(result if codec is None else decode_result(codec, result))
+
+
+def _stored_form(space: Space, fn: Objective, callbacks: list[Callable[[TrialRecord], Any]],
+                 ) -> tuple[Codec | None, Space, Objective, list[Callable[[TrialRecord], Any]]]:
+    """What engines and the ledger see (labels of objects, quantiles: ``space._choices``),
+    and the objective and callbacks given the user's values back."""
+    codec = codec_for(space)
+    if codec is None:  # plain values: stored as given
+        return None, space, fn, callbacks
+    return (codec, codec.stored, dataclasses.replace(fn, decode=codec.decode),
+            [DecodingCallback(c, codec) for c in callbacks])
 
 
 def _inside(space: Space, records: list[TrialRecord],

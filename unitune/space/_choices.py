@@ -11,6 +11,9 @@
 - A scipy.stats distribution sampled through its quantile (``Quantile``, ``_scipy.py``)
   is stored as the quantile, a Float in (0, 1) every engine can search; the objective
   and the records get ``ppf(q)``.
+- A space without parameters (scikit-learn's empty grid ``{}``: one candidate, the
+  defaults) is stored with one fixed parameter, ``"(defaults)"``, that the objective and
+  the records do not have: every engine can propose its one point.
 
 A space with neither has no ``Codec`` (``codec_for`` returns None): plain values go
 through as they always did, at no cost.
@@ -33,6 +36,7 @@ __all__ = ["Codec", "DecodingCallback", "codec_for", "decode_record", "decode_re
 _PLAIN = (type(None), bool, int, float, str)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _LABEL_CHARS = 200
+DEFAULTS = "(defaults)"  # the one stored parameter of a space without any
 
 
 def _plain(value: Any) -> bool:
@@ -72,6 +76,8 @@ def _stored_branch(space: Space) -> tuple[Space, dict[str, dict[str, Any]],
     params: dict[str, Distribution] = {}
     objects: dict[str, dict[str, Any]] = {}
     quantiles: dict[str, Quantile] = {}
+    if not space:  # no parameters (sklearn's {}): one fixed one, which the user never sees
+        params[DEFAULTS] = Categorical([DEFAULTS])
     for name, dist in space.items():
         if needs_labels(dist):
             assert isinstance(dist, Categorical)
@@ -104,6 +110,7 @@ class Codec:
             branch = next((b for b in self._branches if b[0].contains(params)), branch)
         _, objects, quantiles = branch
         out = dict(params)
+        out.pop(DEFAULTS, None)
         for name, value in params.items():
             if name in objects:
                 table = objects[name]
@@ -116,7 +123,8 @@ class Codec:
 def codec_for(space: Space) -> Codec | None:
     """The codec of a space that needs one; None when every value is stored as given."""
     for branch in space.branches or (space,):
-        if any(needs_labels(d) or isinstance(d, Quantile) for d in branch.values()):
+        if not branch or any(needs_labels(d) or isinstance(d, Quantile)
+                             for d in branch.values()):
             return Codec(space)
     return None
 

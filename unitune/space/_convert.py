@@ -91,7 +91,7 @@ def _scipy_frozen(name: str, dist: Any) -> Distribution:
     from unitune.space._scipy import Quantile
 
     # Any other one (expon, norm, gamma, poisson...): sampled through its quantile function.
-    return build(name, Quantile, dist)  # type: ignore[arg-type]
+    return build(name, Quantile, dist)
 
 
 def from_sklearn_distributions(param_distributions: Any) -> Parts:

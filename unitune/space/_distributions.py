@@ -268,10 +268,6 @@ def distribution_from_dict(name: str, spec: Any) -> Distribution:
         )
     spec = dict(spec)
     kind = spec.pop("type", None)
-    if kind == "scipy":
-        from unitune.space._scipy import quantile_from_dict
-
-        return quantile_from_dict(spec)
     if kind not in _TYPES:
         raise InvalidSpace(
             f"parameter {name!r}: type={kind!r} is not one of {sorted(_TYPES)}"
