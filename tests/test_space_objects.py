@@ -198,3 +198,23 @@ def test_an_empty_grid_in_a_list_of_grids_is_one_more_candidate():
     result = ut.optimize(score, space, backend="optuna:grid")
     assert sorted(map(repr, (t.params for t in result.trials))) == ["{'C': 1}", "{'C': 2}",
                                                                     "{}"]
+
+
+def test_the_ledger_records_the_value_drawn_beside_the_quantile(tmp_path):
+    import optuna
+
+    path = tmp_path / "study.journal"
+    space = ut.Space.coerce({"e": stats.expon(scale=2.0), "k": [1, 2]})
+    result = ut.optimize(score, space, backend="optuna:random", n_trials=4, seed=0,
+                         storage=str(path), study_name="s")
+    study = optuna.load_study(study_name="s", storage=ut.ledger.open_storage(str(path)))
+    for trial, record in zip(study.trials, result.trials):
+        q = trial.params["e"]  # engines resume from the quantile
+        assert 0 < q < 1
+        assert trial.system_attrs["unitune:drawn"] == {"e": record.params["e"]}
+        assert record.params["e"] == stats.expon(scale=2.0).ppf(q)
+    # and a resumed study (the space read back from the ledger too) goes on from them
+    again = ut.optimize(score, space, backend="optuna:tpe", n_trials=6, seed=0,
+                        storage=str(path), study_name="s")
+    assert [t.params for t in again.trials[:4]] == [t.params for t in result.trials]
+    assert ut.Space.from_dict(study.user_attrs["unitune:space"]) == space
