@@ -218,3 +218,17 @@ def test_the_ledger_records_the_value_drawn_beside_the_quantile(tmp_path):
                         storage=str(path), study_name="s")
     assert [t.params for t in again.trials[:4]] == [t.params for t in result.trials]
     assert ut.Space.from_dict(study.user_attrs["unitune:space"]) == space
+
+
+def test_plots_draw_objects_as_their_labels_and_quantile_params_as_values():
+    from unitune.plots import study_of
+
+    space = ut.Space(c=ut.Categorical([SVM, {"a": 1}, ARRAY]), x=ut.Float(0, 1),
+                     e=ut.Space.coerce({"e": stats.expon()})["e"])
+    result = ut.optimize(score, space, backend="optuna:random", n_trials=6, seed=0)
+    study = study_of(result)
+    assert {t.params["c"] for t in study.trials} <= {"0: SVC()", "1: {'a': 1}",
+                                                      "2: array([1, 2])"}
+    assert [t.params["e"] for t in study.trials] == [t.params["e"] for t in result.trials]
+    for kind in ("slice", "parallel"):
+        result.plot(kind)

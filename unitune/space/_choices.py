@@ -26,12 +26,12 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from unitune.space._distributions import Categorical, Distribution
+from unitune.space._distributions import Categorical, Distribution, Float, Int
 from unitune.space._scipy import Quantile
 from unitune.space._space import Space
 
 __all__ = ["Codec", "DecodingCallback", "codec_for", "decode_record", "decode_result", "label",
-           "needs_labels"]
+           "needs_labels", "shown"]
 
 _PLAIN = (type(None), bool, int, float, str)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -118,6 +118,40 @@ class Codec:
             elif name in quantiles and isinstance(value, float):
                 out[name] = quantiles[name].value(value)
         return out
+
+
+def _value_range(name: str, q: Quantile) -> Distribution:
+    """The values a quantile param takes, as a range (what a plot's axis spans)."""
+    low, high = q.value(q.low), q.value(q.high)
+    return Int(int(low), int(high)) if q.discrete else Float(float(low), float(high))
+
+
+def shown(codec: Codec, result: Any) -> Any:
+    """A ``Result`` as plots draw it: each object as its label (hashable, readable), each
+    quantile param as its value over the value's range."""
+    import dataclasses
+
+    def branch(space: Space) -> Space:
+        stored = _stored_branch(space)[0]
+        return Space({n: (_value_range(n, d) if isinstance(d, Quantile) else d)
+                      for n, d in stored.items()})
+
+    def labels(params: Mapping[str, Any]) -> dict[str, Any]:
+        src = codec.space
+        if src.branches:
+            src = next((b for b in src.branches if b.contains(params)), src.branches[0])
+        out = dict(params)
+        for n, v in params.items():
+            dist = src.get(n)
+            if isinstance(dist, Categorical) and needs_labels(dist) and dist.contains(v):
+                out[n] = label(dist.index(v), v)
+        return out
+
+    space = codec.space
+    view = (Space(branches=[branch(b) for b in space.branches]) if space.branches
+            else branch(space))
+    trials = tuple(dataclasses.replace(t, params=labels(t.params)) for t in result.trials)
+    return dataclasses.replace(result, trials=trials, space=view)
 
 
 def codec_for(space: Space) -> Codec | None:
