@@ -232,3 +232,37 @@ def test_plots_draw_objects_as_their_labels_and_quantile_params_as_values():
     assert [t.params["e"] for t in study.trials] == [t.params["e"] for t in result.trials]
     for kind in ("slice", "parallel"):
         result.plot(kind)
+
+
+WORKER_FILE = '''
+SPACE = {"ngram": [(1, 1), (1, 2)], "x": {"type": "float", "low": 0, "high": 1}}
+
+def f(params):
+    assert isinstance(params["ngram"], tuple), params  # the objects, not their labels
+    return params["x"] + params["ngram"][1]
+'''
+
+
+def test_a_worker_joins_a_study_with_objects_through_the_files_space(tmp_path):
+    import subprocess
+
+    from test_workers import UNITUNE
+
+    (tmp_path / "obj.py").write_text(WORKER_FILE)
+    (tmp_path / "bare.py").write_text(WORKER_FILE.replace("SPACE =", "OTHER ="))
+
+    def cli(*args):
+        return subprocess.run([*UNITUNE, *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300)
+
+    run = cli("run", "obj.py:f", "--n-trials", "3", "--seed", "0", "--quiet")
+    assert run.returncode == 0, run.stderr
+    worker = cli("worker", "--study", "obj:f", "--objective-from-ledger", "--n-trials", "5")
+    assert worker.returncode == 0, worker.stderr
+    result = ut.load("obj:f", str(tmp_path / ".unitune" / "studies.journal"))
+    assert [t.state for t in result.trials] == [ut.TrialState.COMPLETE] * 5
+    assert {t.params["ngram"] for t in result.trials} <= {"0: (1, 1)", "1: (1, 2)"}
+    refused = cli("worker", "bare.py:f", "--study", "obj:f", "--n-trials", "6")
+    assert refused.returncode == 2
+    assert "parameter 'ngram' has Python objects as choices" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1

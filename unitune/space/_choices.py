@@ -31,7 +31,7 @@ from unitune.space._scipy import Quantile
 from unitune.space._space import Space
 
 __all__ = ["Codec", "DecodingCallback", "codec_for", "decode_record", "decode_result", "label",
-           "needs_labels", "shown"]
+           "labelled", "needs_labels", "shown"]
 
 _PLAIN = (type(None), bool, int, float, str)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -152,6 +152,14 @@ def shown(codec: Codec, result: Any) -> Any:
             else branch(space))
     trials = tuple(dataclasses.replace(t, params=labels(t.params)) for t in result.trials)
     return dataclasses.replace(result, trials=trials, space=view)
+
+
+def labelled(space: Space) -> list[str]:
+    """The params of a stored space (read from a ledger) whose choices are labels of
+    objects, which only the Python space they came from can give back."""
+    return [name for branch in (space.branches or (space,)) for name, d in branch.items()
+            if isinstance(d, Categorical) and all(
+                isinstance(c, str) and c.startswith(f"{i}: ") for i, c in enumerate(d.choices))]
 
 
 def codec_for(space: Space) -> Codec | None:
