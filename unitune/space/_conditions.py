@@ -34,10 +34,20 @@ def _number(v: Any) -> bool:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal values of the same kind (True is no 1; 3 and 3.0 are the same number)."""
+    """Equal values of the same kind (True is no 1; 3 and 3.0 are the same number; an
+    object whose ``==`` is no truth value, e.g. an array, is equal to itself only)."""
+    if a is b:
+        return True
     if _number(a) and _number(b):
         return bool(a == b)
-    return bool(a == b and type(a) is type(b))
+    return type(a) is type(b) and _equal(a, b)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - e.g. numpy arrays: ambiguous truth value
+        return False
 
 
 def normalize(when: Any) -> tuple[Clause, ...] | None:
@@ -268,7 +278,7 @@ def union(branches: Sequence[Mapping[str, Any]]) -> dict[str, Any] | str:
         return "a branch has conditional parameters"
     parent = next((n for n in branches[0] if all(
         n in b and b[n].kind == "categorical" for b in branches) and not any(
-        x == y for b1, b2 in itertools.combinations(branches, 2)
+        _equal(x, y) for b1, b2 in itertools.combinations(branches, 2)
         for x in b1[n].choices for y in b2[n].choices)), None)
     if parent is None:
         return ("no Categorical is in every branch with values no two branches share "
