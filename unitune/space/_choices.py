@@ -81,7 +81,7 @@ def _stored_branch(space: Space) -> tuple[Space, dict[str, dict[str, Any]],
         params[DEFAULTS] = Categorical([DEFAULTS])
     for name, dist in space.items():
         if dist.when:  # a condition on a parent stored as labels names its labels
-            dist = dataclasses.replace(dist, when=_labelled_when(space, dist.when))
+            dist = dataclasses.replace(dist, when=_labelled_when(space, dist.when))  # type: ignore[type-var]  # every Distribution is a dataclass
         if needs_labels(dist):
             assert isinstance(dist, Categorical)
             labels = [label(i, c) for i, c in enumerate(dist.choices)]
