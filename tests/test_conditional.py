@@ -179,3 +179,18 @@ def test_optuna_tpe_searches_a_conditional_space_as_grouped_define_by_run_optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(by_hand, n_trials=15)
     assert [dict(t.params) for t in ours.trials] == [t.params for t in study.trials]
+
+
+def test_a_parent_whose_choices_are_objects():
+    from sklearn.ensemble import RandomForestClassifier
+
+    svc, forest = SVC(), RandomForestClassifier()
+    space = ut.Space(estimator=ut.Categorical([svc, forest]),
+                     C=ut.Float(0.1, 10.0, when={"estimator": svc}),
+                     max_depth=ut.Int(1, 5, when={"estimator": forest}))
+    seen = []
+    result = ut.optimize(lambda p: seen.append(p) or 1.0, space, backend="skopt:gp",
+                         n_trials=6, seed=0)
+    for p in seen + [t.params for t in result.trials]:  # the user's objects, active ones
+        assert set(p) == ({"estimator", "C"} if p["estimator"] is svc
+                          else {"estimator", "max_depth"})
