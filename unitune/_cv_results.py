@@ -33,7 +33,7 @@ from sklearn.model_selection._validation import (
 from unitune.records import TrialRecord, TrialState
 from unitune.space import Space
 
-__all__ = ["CVObjective", "FitFailed", "cv_results", "grid_order"]
+__all__ = ["CVObjective", "FitFailed", "cv_results", "defaults_only", "grid_order"]
 
 _NON_FINITE = r"One or more of the (test|train) scores are non-finite"
 
@@ -60,7 +60,8 @@ class CVObjective:
     def __init__(self, estimator: Any, X: Any, y: Any, splits: Sequence[tuple[Any, Any]], *,
                  scorer: Any, metric: str | None, fit_params: Mapping[str, Any],
                  score_params: Mapping[str, Any], return_train_score: bool, error_score: Any,
-                 verbose: int, n_jobs: int | None, pruning: bool, store: str) -> None:
+                 verbose: int, n_jobs: int | None, pruning: bool, store: str,
+                 pre_dispatch: Any = "n_jobs", contexts: Any = None) -> None:
         self.estimator = estimator
         self.X, self.y = X, y
         self.splits = list(splits)
@@ -68,6 +69,9 @@ class CVObjective:
         self.n_jobs = n_jobs
         self.pruning = pruning
         self.store = store
+        # lazily, fold by fold, when pruning may stop a candidate before its last folds
+        self.pre_dispatch = "n_jobs" if pruning else pre_dispatch
+        self.contexts = contexts  # scikit-learn's callbacks (set_callbacks), or None
         self.error_score = error_score
         self.kwargs = dict(scorer=scorer, fit_params=dict(fit_params),
                            score_params=dict(score_params),
@@ -77,11 +81,16 @@ class CVObjective:
     def folds(self, params: Mapping[str, Any]) -> Any:
         """A lazy generator of ``_fit_and_score`` outputs, one per fold, in fold order."""
         n = len(self.splits)
-        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator", pre_dispatch="n_jobs")
+        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator",
+                            pre_dispatch=self.pre_dispatch)
+        hooks: list[dict[str, Any]] = [{} for _ in self.splits]
+        if self.contexts is not None:  # made here, not in the workers, as sklearn does
+            hooks = [{"caller": self.contexts.search, "callback_ctx": self.contexts.evaluation()}
+                     for _ in self.splits]
         return parallel(
             delayed(_fit_and_score)(clone(self.estimator), self.X, self.y, train=train,
                                     test=test, parameters=dict(params),
-                                    split_progress=(k, n), **self.kwargs)
+                                    split_progress=(k, n), **self.kwargs, **hooks[k])
             for k, (train, test) in enumerate(self.splits)
         )
 
@@ -107,6 +116,18 @@ class CVObjective:
             last = errors[0].strip().splitlines()[-1]
             raise FitFailed(f"{len(errors)} of {len(outs)} folds failed to fit: {last}")
         return float(np.mean(scores))
+
+
+def defaults_only(objective: CVObjective) -> tuple[list[TrialRecord], list[list[dict]]]:
+    """An empty grid's one candidate, the estimator as it is (scikit-learn runs it):
+    scored without a backend, since there is nothing to propose."""
+    outs = list(objective.folds({}))
+    failed = any(o["fit_error"] is not None for o in outs)
+    value = float(np.mean([_score(o["test_scores"], objective.metric) for o in outs]))
+    state = TrialState.FAIL if failed and not math.isfinite(value) else TrialState.COMPLETE
+    record = TrialRecord(number=0, params={}, state=state,
+                         values=None if state is TrialState.FAIL else (value,))
+    return [record], [outs]
 
 
 def save(store: str, number: int, params: Mapping[str, Any], outs: list[dict[str, Any]]) -> None:

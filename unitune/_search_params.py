@@ -1,0 +1,212 @@
+"""What ``SearchCV`` searches, read from its scikit-learn / scikit-optimize parameters.
+
+- the space comes from exactly one of ``space``, ``param_grid``, ``param_distributions``
+  or ``search_spaces`` (the names of ``SearchCV``, ``GridSearchCV``,
+  ``RandomizedSearchCV`` and ``BayesSearchCV``);
+- a list of ``(space, n_iter)`` tuples, or a list of spaces on a ``skopt:*`` backend (as
+  ``BayesSearchCV`` reads it), is a list of searches, each with its own budget;
+- on a random backend a space whose values are all lists is sampled without replacement
+  and capped at the grid size, with ``RandomizedSearchCV``'s warning;
+- ``random_state`` (int, ``RandomState`` or None; ``seed`` is its alias) gives the seed;
+- parameter names are checked as ``set_params`` checks them, with its message.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from unitune.errors import InvalidOption, InvalidSpace, SpaceTypeError
+from unitune.space import Categorical, Distribution, Space
+
+__all__ = ["Piece", "SPACE_PARAMS", "check_names", "pieces", "seed_of", "total_iterations"]
+
+SPACE_PARAMS = ("space", "param_grid", "param_distributions", "search_spaces")
+DEFAULT_N_TRIALS = 10  # RandomizedSearchCV's n_iter; a grid backend runs the whole grid
+# backends that sample independently: an all-list space is sampled without replacement
+_RANDOM_BACKENDS = ("optuna:random",)
+_GRID_BACKEND = "optuna:grid"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One search of a fit: its space (None: an empty grid, whose one candidate is the
+    estimator's defaults), its budget (None: the whole grid), its backend."""
+
+    space: Space | None
+    n_trials: int | None
+    backend: str
+    without_replacement: bool = False
+    in_grid_order: bool = False  # a sample of the whole grid lists it in grid order
+
+    @property
+    def names(self) -> list[str]:
+        if self.space is None:
+            return []
+        return sorted({n for b in self.space.branches or (self.space,) for n in b})
+
+
+def chosen(search: Any) -> tuple[str, Any]:
+    """The one space parameter that is set, by name."""
+    given = [(n, getattr(search, n)) for n in SPACE_PARAMS if getattr(search, n) is not None]
+    if len(given) != 1:
+        got = " and ".join(f"{n}=" for n, _ in given) or "none of them"
+        raise InvalidOption(f"SearchCV needs exactly one of space=, param_grid=, "
+                            f"param_distributions=, search_spaces=; got {got}")
+    return given[0]
+
+
+def _is_budgeted(item: Any) -> bool:
+    return (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], numbers.Integral)
+            and not isinstance(item[1], bool) and isinstance(item[0], (Mapping, Space)))
+
+
+def _raw_pieces(spec: Any, backend: str) -> list[tuple[Any, int | None]]:
+    """``spec`` as (space, own budget or None) searches."""
+    if isinstance(spec, list) and spec and (
+            any(_is_budgeted(item) for item in spec)
+            or (backend.startswith("skopt:") and all(isinstance(i, Mapping) for i in spec))):
+        out = []
+        for k, item in enumerate(spec):
+            if _is_budgeted(item):
+                if int(item[1]) < 1:
+                    raise InvalidOption(f"search_spaces[{k}]: n_iter={item[1]!r} must be >= 1")
+                out.append((item[0], int(item[1])))
+            else:
+                out.append((item, None))
+        return out
+    return [(spec, None)]
+
+
+def _all_lists(spec: Any) -> bool:
+    """True when every value is a list of choices (no distribution): sklearn's test."""
+    if isinstance(spec, Space):
+        branches = spec.branches or (spec,)
+        return all(isinstance(d, Categorical) for b in branches for d in b.values())
+    dicts = [spec] if isinstance(spec, Mapping) else spec if isinstance(spec, list) else None
+    if not dicts or not all(isinstance(d, Mapping) for d in dicts):
+        return False
+    return all(not hasattr(v, "rvs") and not hasattr(v, "rvs_") for d in dicts
+               for v in d.values()) and not any(
+        type(v).__module__.startswith("skopt") for d in dicts for v in d.values())
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, (str, bytes)):
+        return True
+    return not (hasattr(value, "rvs") or isinstance(value, (np.ndarray, Sequence, Mapping,
+                                                             Distribution))
+                or type(value).__module__.startswith("skopt"))
+
+
+def _check_values(raw: Any, is_grid: bool) -> None:
+    """A single value where a list belongs: scikit-learn's own message and type."""
+    for spec in [raw] if isinstance(raw, Mapping) else raw if isinstance(raw, list) else []:
+        if not isinstance(spec, Mapping) or "type" in spec:
+            continue
+        for key, value in spec.items():
+            if not _is_scalar(value):
+                continue
+            if is_grid:
+                raise SpaceTypeError(
+                    f"Parameter grid for parameter {key!r} needs to be a list or a numpy "
+                    f"array, but got {value!r} (of type {type(value).__name__}) instead. "
+                    "Single values need to be wrapped in a list with one element.")
+            raise SpaceTypeError(f"Parameter grid for parameter {key!r} is not iterable or "
+                                 f"a distribution (value={value})")
+
+
+def _piece(raw: Any, n_trials: int | None, backend: str) -> Piece:
+    if isinstance(raw, Mapping) and not raw:  # scikit-learn runs the defaults, once
+        return Piece(None, 1, backend)
+    space = Space.coerce(raw)
+    if backend not in _RANDOM_BACKENDS or not _all_lists(raw):
+        return Piece(space, n_trials, backend)
+    size = len(space.grid())
+    if n_trials is not None and size < n_trials:
+        warnings.warn(
+            "The total space of parameters %d is smaller than n_iter=%d. Running %d "
+            "iterations. For exhaustive searches, use GridSearchCV."
+            % (size, n_trials, size), UserWarning, stacklevel=5)
+        n_trials = size
+    # Optuna's grid sampler draws the unvisited points at random: sampling without
+    # replacement, as ParameterSampler does
+    return Piece(space, n_trials, _GRID_BACKEND, without_replacement=True,
+                 in_grid_order=n_trials is None or n_trials >= size)
+
+
+def pieces(search: Any, is_grid: bool) -> list[Piece]:
+    """The searches one ``fit`` runs, in order."""
+    _, spec = chosen(search)
+    default = search.n_trials if search.n_trials is not None else (
+        None if is_grid else DEFAULT_N_TRIALS)
+    out = []
+    for raw, own in _raw_pieces(spec, search.backend):
+        _check_values(raw, is_grid)
+        out.append(_piece(raw, own if own is not None else default, search.backend))
+    return out
+
+
+def total_iterations(search: Any) -> int:
+    """skopt's ``total_iterations``: the sum of the budgets of the searches (a grid
+    backend's is its grid size)."""
+    from unitune import adapters
+
+    is_grid = not adapters.get(search.backend).capabilities.continuous
+    return sum(p.n_trials if p.n_trials is not None or p.space is None
+               else len(p.space.grid()) for p in pieces(search, is_grid))
+
+
+def seed_of(random_state: Any, seed: Any) -> int | None:
+    """The engine's seed from ``random_state`` (int, ``RandomState`` or None) or ``seed``,
+    its alias. A ``RandomState`` gives a new seed at each fit, as it would to sklearn."""
+    if random_state is not None and seed is not None and random_state != seed:
+        raise InvalidOption(f"random_state={random_state!r} and seed={seed!r} disagree; "
+                            "give one of them (seed is random_state's alias)")
+    value = random_state if random_state is not None else seed
+    if value is None:
+        return None
+    if isinstance(value, np.random.RandomState):
+        return int(value.randint(np.iinfo(np.int32).max))
+    return int(value)
+
+
+def _candidate_values(space: Space, name: str) -> list[Any]:
+    branches = space.branches or (space,)
+    return [v for b in branches if name in b for v in (b[name].grid() or [])]
+
+
+def check_names(estimator: Any, space: Space | None) -> None:
+    """Every name is one ``estimator.set_params`` accepts: ``step__param`` is checked
+    against the step, or against each estimator the space offers for that step. The
+    message is ``set_params``'s own."""
+    if space is None:
+        return
+    for branch in space.branches or (space,):
+        names = list(branch)
+        for name in names:
+            _check_name(estimator, name, names, branch)
+
+
+def _check_name(estimator: Any, name: str, names: list[str], space: Space) -> None:
+    key, delim, sub = name.partition("__")
+    valid = estimator.get_params(deep=True)
+    if key not in valid:
+        allowed = (estimator._get_param_names() if hasattr(estimator, "_get_param_names")
+                   else sorted(estimator.get_params(deep=False)))
+        raise InvalidSpace(f"Invalid parameter {key!r} for estimator {estimator}. "
+                           f"Valid parameters are: {allowed!r}.")
+    if not delim:
+        return
+    if key in names:  # the space chooses this step: check against each choice
+        for value in _candidate_values(space, key):
+            if hasattr(value, "get_params"):
+                _check_name(value, sub, [], space)
+        return
+    if hasattr(valid[key], "get_params"):
+        _check_name(valid[key], sub, [], space)
