@@ -157,6 +157,21 @@ def grid_order(space: Space) -> dict[tuple[tuple[str, str], ...], int]:
     return {_key(p): i for i, p in enumerate(ParameterGrid(grids))}
 
 
+def _add_train_ranks(results: dict[str, Any]) -> None:
+    """``rank_train_<metric>`` beside each ``mean_train_<metric>``, ranked as the test
+    scores are (ties share the lowest rank; nan last)."""
+    from scipy.stats import rankdata
+
+    for key in [k for k in results if k.startswith("mean_train_")]:
+        means = np.asarray(results[key], dtype=float)
+        if np.all(np.isnan(means)):
+            ranks = np.ones(len(means), dtype=np.int32)
+        else:
+            filled = np.where(np.isnan(means), np.nanmin(means) - 1, means)
+            ranks = np.asarray(rankdata(-filled, method="min"), dtype=np.int32)
+        results["rank_train_" + key[len("mean_train_"):]] = ranks
+
+
 def _padding(like: dict[str, Any], n_test: int) -> dict[str, Any]:
     """A fold a pruned candidate never reached: every number nan."""
     def nan(v: Any) -> Any:
@@ -189,10 +204,12 @@ def cv_results(search: Any, records: Sequence[TrialRecord], fold_outs: list[list
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_NON_FINITE, category=UserWarning)
         results = search._format_results(params, n_splits, flat)
+    if str(getattr(search, "backend", "")).startswith("skopt:"):
+        _add_train_ranks(results)  # BayesSearchCV's cv_results_ has them
     unpruned = np.array([r.state is not TrialState.PRUNED for r in records])
     for key in [k for k in results if k.startswith(("mean_test_", "mean_train_"))]:
         means = np.asarray(results[key])[unpruned]
         if not np.all(np.isfinite(means)):  # what scikit-learn would have said
             warnings.warn(f"One or more of the {key.split('_')[1]} scores are non-finite: "
-                          f"{means}", category=UserWarning, stacklevel=3)
+                          f"{means}", category=UserWarning, stacklevel=4)
     return results

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
@@ -92,8 +93,12 @@ def _all_lists(spec: Any) -> bool:
     if not dicts or not all(isinstance(d, Mapping) for d in dicts):
         return False
     return all(not hasattr(v, "rvs") and not hasattr(v, "rvs_") for d in dicts
-               for v in d.values()) and not any(
-        type(v).__module__.startswith("skopt") for d in dicts for v in d.values())
+               for v in d.values()) and not any(_is_skopt(v) for d in dicts for v in d.values())
+
+
+class ScalarValue(SpaceTypeError, ValueError):
+    """A single value where a list belongs: GridSearchCV raises a TypeError for it and
+    BayesSearchCV a ValueError, so code written for either catches this one."""
 
 
 def _is_scalar(value: Any) -> bool:
@@ -101,7 +106,7 @@ def _is_scalar(value: Any) -> bool:
         return True
     return not (hasattr(value, "rvs") or isinstance(value, (np.ndarray, Sequence, Mapping,
                                                              Distribution))
-                or type(value).__module__.startswith("skopt"))
+                or _is_skopt(value))
 
 
 def _check_values(raw: Any, is_grid: bool) -> None:
@@ -110,21 +115,39 @@ def _check_values(raw: Any, is_grid: bool) -> None:
         if not isinstance(spec, Mapping) or "type" in spec:
             continue
         for key, value in spec.items():
+            if isinstance(value, (Sequence, np.ndarray)) and not isinstance(
+                    value, (str, bytes)) and len(value) == 0:
+                raise InvalidSpace(f"Parameter grid for parameter {key!r} need to be a "
+                                   f"non-empty sequence, got: {value!r}")
             if not _is_scalar(value):
                 continue
             if is_grid:
-                raise SpaceTypeError(
+                raise ScalarValue(
                     f"Parameter grid for parameter {key!r} needs to be a list or a numpy "
                     f"array, but got {value!r} (of type {type(value).__name__}) instead. "
                     "Single values need to be wrapped in a list with one element.")
-            raise SpaceTypeError(f"Parameter grid for parameter {key!r} is not iterable or "
+            raise ScalarValue(f"Parameter grid for parameter {key!r} is not iterable or "
                                  f"a distribution (value={value})")
+
+
+def _is_skopt(value: Any) -> bool:
+    return type(value).__module__.startswith("skopt")
+
+
+def _coerced(raw: Any) -> Space:
+    """``Space.coerce``, and a dict that mixes skopt dimensions with plain lists of
+    choices (which BayesSearchCV takes) read one parameter at a time."""
+    if isinstance(raw, Mapping) and any(map(_is_skopt, raw.values())) and not all(
+            map(_is_skopt, raw.values())):
+        raw = {name: Space.from_skopt({name: v})[name] if _is_skopt(v) else v
+               for name, v in raw.items()}
+    return Space.coerce(raw)
 
 
 def _piece(raw: Any, n_trials: int | None, backend: str) -> Piece:
     if isinstance(raw, Mapping) and not raw:  # scikit-learn runs the defaults, once
         return Piece(None, 1, backend)
-    space = Space.coerce(raw)
+    space = _coerced(raw)
     if backend not in _RANDOM_BACKENDS or not _all_lists(raw):
         return Piece(space, n_trials, backend)
     size = len(space.grid())
@@ -176,37 +199,36 @@ def seed_of(random_state: Any, seed: Any) -> int | None:
     return int(value)
 
 
-def _candidate_values(space: Space, name: str) -> list[Any]:
-    branches = space.branches or (space,)
-    return [v for b in branches if name in b for v in (b[name].grid() or [])]
+def _probe(dist: Distribution) -> Any:
+    """One value of ``dist``: the first of its grid, else its lower bound."""
+    grid = dist.grid()
+    return grid[0] if grid else getattr(dist, "low")
 
 
 def check_names(estimator: Any, space: Space | None) -> None:
-    """Every name is one ``estimator.set_params`` accepts: ``step__param`` is checked
-    against the step, or against each estimator the space offers for that step. The
-    message is ``set_params``'s own."""
+    """Every name is one the estimator's ``set_params`` accepts, checked by calling it
+    on a clone with one point of each sub-space (as the first fit would), so the
+    message is ``set_params``'s own, before any fit."""
+    from sklearn.base import clone
+
     if space is None:
         return
     for branch in space.branches or (space,):
-        names = list(branch)
-        for name in names:
-            _check_name(estimator, name, names, branch)
+        point = {name: _probe(dist) for name, dist in branch.items()}
+        try:
+            clone(estimator).set_params(**clone(point, safe=False))
+        except ValueError as exc:
+            if "Invalid parameter" not in str(exc):
+                raise
+            raise InvalidSpace(_invalid_name(estimator, list(point), exc)) from None
 
 
-def _check_name(estimator: Any, name: str, names: list[str], space: Space) -> None:
-    key, delim, sub = name.partition("__")
-    valid = estimator.get_params(deep=True)
-    if key not in valid:
-        allowed = (estimator._get_param_names() if hasattr(estimator, "_get_param_names")
-                   else sorted(estimator.get_params(deep=False)))
-        raise InvalidSpace(f"Invalid parameter {key!r} for estimator {estimator}. "
-                           f"Valid parameters are: {allowed!r}.")
-    if not delim:
-        return
-    if key in names:  # the space chooses this step: check against each choice
-        for value in _candidate_values(space, key):
-            if hasattr(value, "get_params"):
-                _check_name(value, sub, [], space)
-        return
-    if hasattr(valid[key], "get_params"):
-        _check_name(valid[key], sub, [], space)
+def _invalid_name(estimator: Any, names: list[str], exc: ValueError) -> str:
+    """set_params's message, after the space's name it is about (and the closest valid
+    name, if one is close)."""
+    valid = sorted(estimator.get_params(deep=True))
+    wrong = [n for n in names if n not in valid]
+    about = f"parameter {wrong[0]!r}: " if wrong else ""
+    close = difflib.get_close_matches(wrong[0], valid, n=1) if wrong else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{about}{' '.join(str(exc).split())}{hint}"
