@@ -115,6 +115,10 @@ def _check_values(raw: Any, is_grid: bool) -> None:
         if not isinstance(spec, Mapping) or "type" in spec:
             continue
         for key, value in spec.items():
+            if isinstance(value, np.ndarray) and value.ndim > 1:
+                shown = " ".join(repr(value).split())
+                raise InvalidSpace(f"Parameter array for {key!r} should be one-dimensional, "
+                                   f"got: {shown} with shape {value.shape}")
             if isinstance(value, (Sequence, np.ndarray)) and not isinstance(
                     value, (str, bytes)) and len(value) == 0:
                 raise InvalidSpace(f"Parameter grid for parameter {key!r} need to be a "
