@@ -143,7 +143,8 @@ def load(store: str, record: TrialRecord) -> list[dict[str, Any]] | None:
     if not path.exists():
         return None
     saved = pickle.loads(path.read_bytes())
-    return saved["outs"] if saved["params"] == dict(record.params) else None
+    # compared by repr: values may be arrays, whose == is not a truth value
+    return saved["outs"] if _key(saved["params"]) == _key(record.params) else None
 
 
 def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
