@@ -111,7 +111,7 @@ def optimizer_result(records: Sequence[TrialRecord], names: Sequence[str],
     names = sorted(names)
     done = [r for r in records if r.state is TrialState.COMPLETE and r.values]
     x_iters = [[r.params.get(n) for n in names] for r in done]
-    func_vals = [-float(r.values[0]) for r in done]
+    func_vals = [-float(r.values[0]) for r in done if r.values]
     if not done:
         return OptimizerResult(None, None, x_iters, func_vals, list(names), result)
     best = min(range(len(done)), key=lambda i: (math.isnan(func_vals[i]), func_vals[i]))

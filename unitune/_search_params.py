@@ -25,7 +25,8 @@ import numpy as np
 from unitune.errors import InvalidOption, InvalidSpace, SpaceTypeError
 from unitune.space import Categorical, Distribution, Space
 
-__all__ = ["Piece", "SPACE_PARAMS", "check_names", "pieces", "seed_of", "total_iterations"]
+__all__ = ["Piece", "SPACE_PARAMS", "ScalarValue", "budget", "check_names", "pieces", "seed_of",
+           "total_iterations"]
 
 SPACE_PARAMS = ("space", "param_grid", "param_distributions", "search_spaces")
 DEFAULT_N_TRIALS = 10  # RandomizedSearchCV's n_iter; a grid backend runs the whole grid
@@ -72,7 +73,7 @@ def _raw_pieces(spec: Any, backend: str) -> list[tuple[Any, int | None]]:
     if isinstance(spec, list) and spec and (
             any(_is_budgeted(item) for item in spec)
             or (backend.startswith("skopt:") and all(isinstance(i, Mapping) for i in spec))):
-        out = []
+        out: list[tuple[Any, int | None]] = []
         for k, item in enumerate(spec):
             if _is_budgeted(item):
                 if int(item[1]) < 1:
@@ -157,9 +158,9 @@ def _piece(raw: Any, n_trials: int | None, backend: str) -> Piece:
     size = len(space.grid())
     if n_trials is not None and size < n_trials:
         warnings.warn(
-            "The total space of parameters %d is smaller than n_iter=%d. Running %d "
-            "iterations. For exhaustive searches, use GridSearchCV."
-            % (size, n_trials, size), UserWarning, stacklevel=5)
+            f"The total space of parameters {size} is smaller than n_iter={n_trials}. "
+            f"Running {size} iterations. For exhaustive searches, use GridSearchCV.",
+            UserWarning, stacklevel=5)
         n_trials = size
     # Optuna's grid sampler draws the unvisited points at random: sampling without
     # replacement, as ParameterSampler does
@@ -185,8 +186,14 @@ def total_iterations(search: Any) -> int:
     from unitune import adapters
 
     is_grid = not adapters.get(search.backend).capabilities.continuous
-    return sum(p.n_trials if p.n_trials is not None or p.space is None
-               else len(p.space.grid()) for p in pieces(search, is_grid))
+    return sum(budget(p) for p in pieces(search, is_grid))
+
+
+def budget(piece: Piece) -> int:
+    """The number of candidates of ``piece``."""
+    if piece.n_trials is not None:
+        return piece.n_trials
+    return 1 if piece.space is None else len(piece.space.grid())
 
 
 def seed_of(random_state: Any, seed: Any) -> int | None:
@@ -206,7 +213,7 @@ def seed_of(random_state: Any, seed: Any) -> int | None:
 def _probe(dist: Distribution) -> Any:
     """One value of ``dist``: the first of its grid, else its lower bound."""
     grid = dist.grid()
-    return grid[0] if grid else getattr(dist, "low")
+    return grid[0] if grid else getattr(dist, "low", None)
 
 
 def check_names(estimator: Any, space: Space | None) -> None:

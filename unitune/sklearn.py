@@ -40,7 +40,6 @@ from unitune.errors import InvalidOption, ObjectiveError, UnituneError, Unsuppor
 from unitune.ledger import INTERRUPTED_ATTR
 from unitune.optimize import optimize
 from unitune.records import Result, TrialRecord
-from unitune.space import Space
 
 __all__ = ["SearchCV"]
 
@@ -242,7 +241,7 @@ class SearchCV(BaseSearchCV):
         self.n_splits_ = len(splits)
         base = clone(self.estimator)
         if self.verbose > 0:
-            count = self.total_iterations
+            count = sum(_search_params.budget(p) for p in pieces)
             print(f"Fitting {self.n_splits_} folds for each of {count} candidates with "
                   f"backend {adapter_cls.name}")
         store = tempfile.mkdtemp(prefix="unitune-cv-")
