@@ -64,8 +64,8 @@ def test_random_backend_samples_a_list_space_without_replacement_up_to_its_size(
 
 def test_random_state_int_randomstate_none_and_seed_alias(iris):
     X, y = iris
-    space = {"C": uniform(0.1, 10)}
-    est = LogisticRegression(max_iter=300)
+    space = {"min_samples_split": uniform(0.1, 0.5)}
+    est = tree()
 
     def run(**kw):
         return SearchCV(est, space, backend="optuna:random", n_trials=3, cv=2, **kw).fit(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,7 @@ class CallbackContexts:
             self.root.call_on_fit_task_begin(estimator=search, X=X, y=y, metadata=metadata)
         self.search_ctx: Any = None
         self._next_task = 0
+        self._lock = threading.Lock()  # n_points candidates run in threads
 
     @property
     def active(self) -> bool:
@@ -70,9 +72,10 @@ class CallbackContexts:
         """A new ``candidate-split-evaluation`` context (None without callbacks)."""
         if not self.active:
             return None
-        self._next_task += 1
-        return self.search_ctx.subcontext(task_name="candidate-split-evaluation",
-                                          task_id=self._next_task - 1)
+        with self._lock:
+            self._next_task += 1
+            return self.search_ctx.subcontext(task_name="candidate-split-evaluation",
+                                              task_id=self._next_task - 1)
 
     def refit(self, estimator: Any, fit: Callable[[], None]) -> None:
         if self.root is None:
@@ -89,7 +92,7 @@ class CallbackContexts:
     def end(self) -> None:
         if self.root is not None:
             self.root.call_on_fit_task_end(estimator=self.search, X=self.X, y=self.y,
-                                       metadata=self.metadata)
+                                           metadata=self.metadata)
 
 
 @dataclass

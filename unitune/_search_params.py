@@ -22,17 +22,45 @@ from typing import Any
 
 import numpy as np
 
-from unitune.errors import InvalidOption, InvalidSpace, SpaceTypeError
+from unitune.errors import InvalidOption, InvalidSpace, SpaceTypeError, UnsupportedFeature
 from unitune.space import Categorical, Distribution, Space
 
-__all__ = ["Piece", "SPACE_PARAMS", "ScalarValue", "budget", "check_names", "pieces", "seed_of",
-           "total_iterations"]
+__all__ = ["Piece", "SPACE_PARAMS", "ScalarValue", "budget", "check_names", "checked_backend",
+           "pieces", "seed_of", "total_iterations"]
 
 SPACE_PARAMS = ("space", "param_grid", "param_distributions", "search_spaces")
 DEFAULT_N_TRIALS = 10  # RandomizedSearchCV's n_iter; a grid backend runs the whole grid
 # backends that sample independently: an all-list space is sampled without replacement
 _RANDOM_BACKENDS = ("optuna:random",)
 _GRID_BACKEND = "optuna:grid"
+
+
+# Options that choose how trials are stopped early: meaningless without pruning=True.
+# name -> the value that means "no pruning" (None: any value chooses pruning)
+_PRUNING_OPTIONS = {"pruner": "none", "pruner_options": None, "scheduler": "fifo"}
+
+
+def checked_backend(backend: str, pruning: bool, options: Mapping[str, Any] | None) -> Any:
+    """The backend's adapter class, installed, and able to prune if ``pruning``; no
+    option that chooses a pruner without it."""
+    from unitune import adapters
+
+    adapter_cls = adapters.get(backend)
+    adapter_cls.ensure_installed()
+    if pruning and not adapter_cls.capabilities.pruning:
+        pruners = [b.name for b in adapters.backends() if b.capabilities.pruning]
+        raise UnsupportedFeature(
+            f"pruning=True, but backend {adapter_cls.name!r} does not prune; use "
+            f"pruning=False or one of {', '.join(pruners)}")
+    if not pruning:
+        for name, off in _PRUNING_OPTIONS.items():
+            value = (options or {}).get(name, off)
+            if value != off:
+                raise InvalidOption(
+                    f"option {name}={value!r} chooses a pruner, but pruning=False: no "
+                    "score is reported before the last fold, so nothing would be "
+                    "pruned; set pruning=True or drop the option")
+    return adapter_cls
 
 
 @dataclass(frozen=True)

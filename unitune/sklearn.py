@@ -36,16 +36,12 @@ from sklearn.utils.validation import _check_method_params
 
 from unitune import _cv_results, _search_callbacks, _search_params, adapters
 from unitune._secrets import scrub
-from unitune.errors import InvalidOption, ObjectiveError, UnituneError, UnsupportedFeature
+from unitune.errors import InvalidOption, ObjectiveError, UnituneError
 from unitune.ledger import INTERRUPTED_ATTR
 from unitune.optimize import optimize
 from unitune.records import Result, TrialRecord
 
 __all__ = ["SearchCV"]
-
-# Options that choose how trials are stopped early: meaningless without pruning=True.
-# name -> the value that means "no pruning" (None: any value chooses pruning)
-_PRUNING_OPTIONS = {"pruner": "none", "pruner_options": None, "scheduler": "fifo"}
 
 
 class SearchCV(BaseSearchCV):
@@ -177,22 +173,7 @@ class SearchCV(BaseSearchCV):
             self._validate_params()
         except InvalidParameterError as exc:
             raise InvalidOption(str(exc)) from None
-        adapter_cls = adapters.get(self.backend)
-        adapter_cls.ensure_installed()
-        if self.pruning and not adapter_cls.capabilities.pruning:
-            pruners = [b.name for b in adapters.backends() if b.capabilities.pruning]
-            raise UnsupportedFeature(
-                f"pruning=True, but backend {adapter_cls.name!r} does not prune; use "
-                f"pruning=False or one of {', '.join(pruners)}")
-        if not self.pruning:
-            for name, off in _PRUNING_OPTIONS.items():
-                value = (self.options or {}).get(name, off)
-                if value != off:
-                    raise InvalidOption(
-                        f"option {name}={value!r} chooses a pruner, but pruning=False: no "
-                        "score is reported before the last fold, so nothing would be "
-                        "pruned; set pruning=True or drop the option")
-        return adapter_cls
+        return _search_params.checked_backend(self.backend, self.pruning, self.options)
 
     def _checked_scorers(self) -> tuple[Any, Any]:
         try:
