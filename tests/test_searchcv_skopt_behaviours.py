@@ -60,11 +60,12 @@ def test_bad_spaces_are_refused_with_the_builtin_error_each_library_raises(iris)
         bayes(SVC(), ["C", (1.0, 1)], 2).fit(X, y)
 
 
-@pytest.mark.parametrize("n_points", [1, 3])
-def test_n_points_candidates_are_proposed_at_a_time_and_the_search_works(iris, n_points):
+@pytest.mark.parametrize("n_points, n_jobs", [(1, 1), (3, 2)])
+def test_n_points_candidates_are_proposed_at_a_time_and_the_search_works(iris, n_points,
+                                                                          n_jobs):
     X_train, X_test, y_train, y_test = iris
     seen = []
-    search = bayes(SVC(), SVC_SPACE, 7, n_points=n_points, random_state=0,
+    search = bayes(SVC(), SVC_SPACE, 7, n_points=n_points, n_jobs=n_jobs, random_state=0,
                    callbacks=[seen.append]).fit(X_train, y_train)
     assert len(search.cv_results_["params"]) == len(seen) == 7
     assert search.score(X_test, y_test) > 0.9
