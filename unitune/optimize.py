@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from unitune import adapters
+from unitune._batches import check_deterministic
 from unitune._checks import (
     check_directions,
     check_metrics,
@@ -71,6 +72,7 @@ def optimize(
     progress: bool = False,
     executor: str | None = None, trial_timeout: float | None = None,
     trial_memory: int | str | None = None, timeout_policy: str = "finish",
+    deterministic: bool = False,
 ) -> Result:
     """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
 
@@ -81,8 +83,8 @@ def optimize(
     ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
-    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
-    """
+    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``;
+    ``deterministic``: ``_batches.py``."""
     _refuse_a_study_started_on_import()
     space = Space.coerce(space)
     metric_names = check_metrics(metrics)
@@ -93,6 +95,7 @@ def optimize(
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
     adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
+    batches = check_deterministic(deterministic, adapter_cls) and n_workers > 1
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
@@ -108,15 +111,17 @@ def optimize(
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
                        adapter_cls.name, None if storage is None else storage_name(storage)))
-    return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
+    options = adapter_cls.batch_options(options or {}) if batches else options or {}
+    return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options,
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution)
+                progress=progress, execution=execution, batches=batches)
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
          timeout: float | None, hooks: StudyHooks, on_failure: str,
-         progress: bool = False, execution: Execution | None = None) -> Result:
+         progress: bool = False, execution: Execution | None = None,
+         batches: bool = False) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
     assert ledger.space is not None
@@ -132,6 +137,7 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     driver.pool = None if execution is None else execution.pool(driver)
+    driver.deterministic = batches  # n_workers at a time, told in proposal order
     if ledger.shared and not isinstance(adapter, LoopAdapter):
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
