@@ -25,6 +25,19 @@ TRIALS = {"skopt:gp": 6}  # a GP step is slow on a loaded machine: 2 batches of 
 WAIT_AT_MOST = 60.0  # seconds: only a bound for a failing run, never what makes one pass
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """skopt's GP fits on one BLAS thread: on a loaded machine OpenBLAS threads spin while
+    they wait for a core (a GP step took 5x longer)."""
+    import numpy  # noqa: F401 - loaded, so that its thread pools can be limited
+    import scipy.linalg  # noqa: F401
+    import sklearn  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 def value(params):
     return (params["x"] - 0.5) ** 2 + params["y"]
 
