@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> dict:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(args.blas_threads):
-        report = measure(args)
+        report = measure(args, argv)
     print(f"{args.trials} trials of ~{args.target_ms:g} ms ({report['objective']['loops']} "
           f"loops), median of {args.repeats}; load average "
           f"{report['load_average_before'][0]:.1f} before, "
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> dict:
     return report
 
 
-def measure(args: argparse.Namespace) -> dict:
+def measure(args: argparse.Namespace, argv: list[str] | None) -> dict:
     load_before = os.getloadavg()
     loops = calibrate(args.target_ms)
     return {

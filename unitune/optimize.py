@@ -69,10 +69,9 @@ def optimize(
     options: Mapping[str, Any] | None = None,
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
     on_failure: str = "continue",
-    progress: bool = False,
+    progress: bool = False, deterministic: bool = False,
     executor: str | None = None, trial_timeout: float | None = None,
     trial_memory: int | str | None = None, timeout_policy: str = "finish",
-    deterministic: bool = False,
 ) -> Result:
     """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
 
@@ -94,8 +93,7 @@ def optimize(
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
-    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
-    batches = check_deterministic(deterministic, adapter_cls) and n_workers > 1
+    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers, deterministic)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
@@ -111,10 +109,9 @@ def optimize(
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
                        adapter_cls.name, None if storage is None else storage_name(storage)))
-    options = adapter_cls.batch_options(options or {}) if batches else options or {}
-    return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options,
+    return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution, batches=batches)
+                progress=progress, execution=execution, batches=deterministic and n_workers > 1)
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
@@ -123,6 +120,8 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
          progress: bool = False, execution: Execution | None = None,
          batches: bool = False) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
+    if batches:  # deterministic=True: the engine's own setting for batches
+        options = adapter_cls.batch_options(options)
     existing = ledger.records()
     assert ledger.space is not None
     # a resumed study's engine continues from where the ledger is, never replays its seed
@@ -233,11 +232,13 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
 
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],
-                     options: Mapping[str, Any], n_workers: int) -> type[BaseAdapter]:
+                     options: Mapping[str, Any], n_workers: int,
+                     deterministic: Any = False) -> type[BaseAdapter]:
     """The adapter class of ``backend``, once it is installed and takes this study."""
     adapter_cls = adapters.get(backend)
     adapter_cls.ensure_installed()
     adapter_cls.validate(space, directions, options)
+    check_deterministic(deterministic, adapter_cls)
     if n_workers > 1 and not adapter_cls.capabilities.parallel:
         raise UnsupportedFeature(f"backend {adapter_cls.name!r} runs one trial at a time; "
                                  "use n_workers=1")
