@@ -42,20 +42,29 @@ def value(params):
     return (params["x"] - 0.5) ** 2 + params["y"]
 
 
+def spin(scale: int) -> int:
+    """A random, unseeded amount of work: up to ``scale`` x 65,535 steps."""
+    total = 0
+    for i in range(int.from_bytes(os.urandom(2), "little") * scale):
+        total += i
+    return total
+
+
 class Paired:
     """Trials 2k and 2k+1 form a batch. Trial 2k waits until trial 2k+1 has ended (its
     ``done-`` file): so it ends after it, the reverse of the proposal order, and it can
     complete only if both ran at the same time (2 workers at once, shown by events).
-    Each trial also spins a random, unseeded while first, so timings differ every run."""
+    Each trial also spins a random, unseeded while (``spin``), so timings differ every run,
+    and notes (``early-N``) if it started before every trial of the earlier batches ended."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = str(folder)
 
     def __call__(self, params, trial):
-        spin = int.from_bytes(os.urandom(2), "little")  # up to 65,535 steps
-        total = 0
-        for i in range(spin):
-            total += i
+        batch_start = trial.number - trial.number % 2
+        if not all(Path(self.folder, f"done-{m}").exists() for m in range(batch_start)):
+            Path(self.folder, f"early-{trial.number}").touch()  # an earlier batch still ran
+        spin(1)
         if trial.number % 2 == 0:
             partner = Path(self.folder, f"done-{trial.number + 1}")
             deadline = time.monotonic() + WAIT_AT_MOST
@@ -65,6 +74,7 @@ class Paired:
                                        f"{trial.number} ran: not 2 trials at once")
                 time.sleep(0.005)  # polling: how often to look, not how long to wait
             Path(self.folder, f"saw-{trial.number + 1}-end").touch()
+            spin(8)  # longer still: an unbatched loop would start the next trial meanwhile
         Path(self.folder, f"done-{trial.number}").touch()
         return value(params)
 
@@ -82,6 +92,7 @@ def run(folder: Path, backend: str, options: dict, executor: str) -> list:
     # every even trial saw its partner end while it ran: 2 at once, out of proposal order
     assert sorted(p.name for p in folder.glob("saw-*")) == [
         f"saw-{n}-end" for n in range(1, n_trials, 2)]
+    assert not list(folder.glob("early-*"))  # a batch starts once the one before has ended
     return trial_list(result)
 
 
