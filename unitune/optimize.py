@@ -3,6 +3,7 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
+from unitune.space._choices import Codec, DecodingCallback, codec_for, decode_result
 from unitune.trial import Objective
 
 __all__ = ["joining", "optimize"]
@@ -68,8 +70,7 @@ def optimize(
     study_name: str | None = None,
     options: Mapping[str, Any] | None = None,
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
-    on_failure: str = "continue",
-    progress: bool = False, deterministic: bool = False,
+    on_failure: str = "continue", progress: bool = False, deterministic: bool = False,
     executor: str | None = None, trial_timeout: float | None = None,
     trial_memory: int | str | None = None, timeout_policy: str = "finish",
 ) -> Result:
@@ -92,14 +93,14 @@ def optimize(
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
-    callbacks = _checked_callbacks(callbacks)
-    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers, deterministic)
+    codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
+    adapter_cls = _checked_backend(backend, stored, dirs, options or {}, n_workers, deterministic)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
-    budget = n_trials if n_trials is not None else adapter_cls.budget(space)
+    budget = n_trials if n_trials is not None else adapter_cls.budget(stored)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-    ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
+    ledger = Ledger.open(storage, study_name, stored, dirs, metric_names)
     ledger.backend = adapter_cls.name
     ledger.recover_stale()
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
@@ -111,14 +112,15 @@ def optimize(
                        adapter_cls.name, None if storage is None else storage_name(storage)))
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution, batches=deterministic and n_workers > 1)
+                progress=progress, execution=execution, codec=codec,
+                batches=deterministic and n_workers > 1)
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
          timeout: float | None, hooks: StudyHooks, on_failure: str,
          progress: bool = False, execution: Execution | None = None,
-         batches: bool = False) -> Result:
+         codec: Codec | None = None, batches: bool = False) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     if batches:  # deterministic=True: the engine's own setting for batches
         options = adapter_cls.batch_options(options)
@@ -157,7 +159,19 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
-    return hooks.end(ledger.result(backend=adapter_cls.name, interrupted=interrupted))
+    result = ledger.result(backend=adapter_cls.name, interrupted=interrupted)
+    return hooks.end(result if codec is None else decode_result(codec, result))
+
+
+def _stored_form(space: Space, fn: Objective, callbacks: list[Callable[[TrialRecord], Any]],
+                 ) -> tuple[Codec | None, Space, Objective, list[Callable[[TrialRecord], Any]]]:
+    """What engines and the ledger see (labels of objects, quantiles: ``space._choices``),
+    and the objective and callbacks given the user's values back."""
+    codec = codec_for(space)
+    if codec is None:  # plain values: stored as given
+        return None, space, fn, callbacks
+    return (codec, codec.stored, dataclasses.replace(fn, decode=codec.decode),
+            [DecodingCallback(c, codec) for c in callbacks])
 
 
 def _inside(space: Space, records: list[TrialRecord],
