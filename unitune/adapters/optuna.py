@@ -216,6 +216,11 @@ class TPEAdapter(OptunaAdapter):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return super().make_sampler(kwargs)
 
+    @classmethod
+    def batch_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        # a batch's later proposals see its earlier ones as running, with a lie for a value
+        return {"constant_liar": True, **options}
+
 
 @register
 class OptunaRandomAdapter(OptunaAdapter):
