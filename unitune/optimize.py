@@ -3,6 +3,7 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,13 @@ from contextvars import ContextVar
 from typing import Any
 
 from unitune import adapters
+from unitune._by_run import (
+    PLACEHOLDER,
+    RandomOnly,
+    by_run_adapter,
+    check_by_run,
+    run_discovering,
+)
 from unitune._checks import (
     check_directions,
     check_metrics,
@@ -27,6 +35,7 @@ from unitune._secrets import scrub_values, storage_name
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
+from unitune.ledger._by_run import open_by_run
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
 from unitune.trial import Objective
@@ -82,23 +91,29 @@ def optimize(
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
     ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
+    ``space=None``: a define-by-run objective, ``objective(trial)`` calling
+    ``trial.suggest_*`` as in Optuna, on every backend (``_by_run.py``).
     """
     _refuse_a_study_started_on_import()
-    space = Space.coerce(space)
+    by_run = space is None
+    space = PLACEHOLDER if by_run else Space.coerce(space)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
-    fn = Objective.of(objective, len(dirs), metric_names)
+    fn = Objective.of(objective, len(dirs), metric_names, by_run=by_run)
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
     adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
+    if by_run:
+        check_by_run(adapter_cls, executor)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
-    budget = n_trials if n_trials is not None else adapter_cls.budget(space)
+    budget = n_trials if n_trials is not None or by_run else adapter_cls.budget(space)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-    ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
+    ledger = (open_by_run(storage, study_name, dirs, metric_names) if by_run
+              else Ledger.open(storage, study_name, space, dirs, metric_names))
     ledger.backend = adapter_cls.name
     ledger.recover_stale()
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
@@ -119,15 +134,27 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
          progress: bool = False, execution: Execution | None = None) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
-    assert ledger.space is not None
     # a resumed study's engine continues from where the ledger is, never replays its seed
     engine_seed = adapter_cls.engine_seed(None if seed is None else int(seed), len(existing))
-    adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
-                          n_workers=n_workers, options=options, ledger=ledger)
-    finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()], adapter)
-    if finished:
-        adapter.warm_start(finished)
+    adapter: BaseAdapter | None
+    if fn.n_args == 0:  # define-by-run
+        adapter = by_run_adapter(adapter_cls, ledger, ledger.directions, engine_seed,
+                                 n_workers, options, existing)
+    else:
+        assert ledger.space is not None
+        adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
+                              n_workers=n_workers, options=options, ledger=ledger)
+        finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()],
+                           adapter)
+        if finished:
+            adapter.warm_start(finished)
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
+    then = None
+    if adapter is None:  # Ray on a define-by-run objective: the space is discovered first
+        adapter = RandomOnly(ledger.directions, seed=engine_seed, n_workers=1, options={},
+                             ledger=ledger)
+        then = functools.partial(by_run_adapter, adapter_cls, ledger, ledger.directions,
+                                 engine_seed, n_workers, options)
     driver = Driver(fn, adapter, ledger, hooks.callbacks, on_failure,
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
@@ -142,7 +169,8 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     try:
         hooks.start()
         with engine_messages_once():
-            interrupted = driver.run(target, timeout, n_workers)
+            interrupted = (driver.run(target, timeout, n_workers) if then is None
+                           else run_discovering(driver, then, target, timeout, n_workers))
     except BaseException:
         hooks.failed()
         raise
