@@ -26,7 +26,7 @@ from typing import Any
 from unitune.space import Categorical, Distribution, Float, Int, Space
 from unitune.space._distributions import distribution_from_dict
 
-__all__ = ["Asked", "asked_from_json", "asked_to_json", "fill_inactive", "grow",
+__all__ = ["Asked", "asked_from_json", "asked_to_json", "describe", "fill_inactive", "grow",
            "redeclared", "sample"]
 
 Asked = dict[str, tuple[Any, Distribution]]
@@ -47,11 +47,12 @@ def redeclared(name: str, known: Distribution, new: Distribution) -> str | None:
         why = str(exc)
     else:  # Optuna lets a Float or Int change its bounds or step; one space cannot
         why = "Cannot set different bounds or step to the same parameter name."
-    return (f"parameter {name!r}: {why} It was declared {_text(known)} before, and now "
-            f"{_text(new)}; declare it the same way in every trial")
+    return (f"parameter {name!r}: {why} It was declared {describe(known)} before, and now "
+            f"{describe(new)}; declare it the same way in every trial")
 
 
-def _text(dist: Distribution) -> str:
+def describe(dist: Distribution) -> str:
+    """``Float(low=0.001, high=1000.0, log=True)``: a declaration as the user writes it."""
     args = ", ".join(f"{k}={v!r}" for k, v in dist.to_dict().items() if k != "type")
     return f"{type(dist).__name__}({args})"
 

@@ -187,6 +187,7 @@ def _summary(result: Any, storage: str) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     from unitune._secrets import scrub
     from unitune.ledger import describe_unowned, open_existing
+    from unitune.ledger._by_run import describe_by_run
 
     storage = storage_arg(args)
     ledger = open_existing(args.study, storage)
@@ -201,6 +202,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     unowned = describe_unowned(ledger.unowned_running())
     if unowned:
         print(unowned)
+    print(describe_by_run(ledger) or "", end="")
     if args.summary:
         return 0
     names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(

@@ -91,12 +91,10 @@ def optimize(
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
     ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
-    ``space=None``: a define-by-run objective, ``objective(trial)`` calling
-    ``trial.suggest_*`` as in Optuna, on every backend (``_by_run.py``).
+    ``space=None``: ``objective(trial)`` calls ``trial.suggest_*`` (``_by_run.py``).
     """
     _refuse_a_study_started_on_import()
-    by_run = space is None
-    space = PLACEHOLDER if by_run else Space.coerce(space)
+    by_run, space = space is None, PLACEHOLDER if space is None else Space.coerce(space)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
     fn = Objective.of(objective, len(dirs), metric_names, by_run=by_run)
@@ -104,18 +102,14 @@ def optimize(
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
-    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
-    if by_run:
-        check_by_run(adapter_cls, executor)
+    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers,
+                                   executor if by_run else False)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
     budget = n_trials if n_trials is not None or by_run else adapter_cls.budget(space)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-    ledger = (open_by_run(storage, study_name, dirs, metric_names) if by_run
-              else Ledger.open(storage, study_name, space, dirs, metric_names))
-    ledger.backend = adapter_cls.name
-    ledger.recover_stale()
+    ledger = _open(storage, study_name, space, dirs, metric_names, adapter_cls.name, by_run)
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
         ledger.record_settings({
             "objective": objective_ref(objective), "backend": adapter_cls.name,
@@ -126,6 +120,17 @@ def optimize(
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
                 progress=progress, execution=execution)
+
+
+def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, ...],
+          metrics: tuple[str, ...] | None, backend: str, by_run: bool) -> Ledger:
+    """The study, created or resumed (``by_run``: define-by-run, ``space`` unused), its
+    stale trials recovered."""
+    ledger = (open_by_run(storage, study_name, dirs, metrics) if by_run
+              else Ledger.open(storage, study_name, space, dirs, metrics))
+    ledger.backend = backend
+    ledger.recover_stale()
+    return ledger
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
@@ -255,11 +260,15 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
 
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],
-                     options: Mapping[str, Any], n_workers: int) -> type[BaseAdapter]:
-    """The adapter class of ``backend``, once it is installed and takes this study."""
+                     options: Mapping[str, Any], n_workers: int,
+                     by_run: Any = False) -> type[BaseAdapter]:
+    """The adapter class of ``backend``, once it is installed and takes this study
+    (``by_run``: the executor of a define-by-run study; False for another)."""
     adapter_cls = adapters.get(backend)
     adapter_cls.ensure_installed()
     adapter_cls.validate(space, directions, options)
+    if by_run is not False:
+        check_by_run(adapter_cls, by_run)
     if n_workers > 1 and not adapter_cls.capabilities.parallel:
         raise UnsupportedFeature(f"backend {adapter_cls.name!r} runs one trial at a time; "
                                  "use n_workers=1")

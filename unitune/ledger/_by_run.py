@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from unitune._discover import Asked, grow, redeclared
+from unitune._discover import Asked, describe, grow, redeclared
 from unitune.errors import StudyMismatch
 from unitune.ledger._keys import BY_RUN_ATTR, METRICS_ATTR, SPACE_ATTR
 from unitune.ledger._ledger import Ledger
@@ -26,7 +26,7 @@ from unitune.ledger._writable import check_writable
 from unitune.space import Space
 from unitune.space._optuna import optuna_distribution
 
-__all__ = ["ByRunLedger", "open_by_run", "take_asked"]
+__all__ = ["ByRunLedger", "describe_by_run", "open_by_run", "take_asked"]
 
 
 class ByRunLedger(Ledger):
@@ -113,3 +113,14 @@ def take_asked(ledger: Ledger, trial_id: int, asked: Asked) -> tuple[str | None,
     ledger.space = Space(grown)
     ledger.storage.set_study_user_attr(ledger.study_id, SPACE_ATTR, ledger.space.to_dict())
     return None, True
+
+
+def describe_by_run(ledger: Ledger) -> str | None:
+    """For ``unitune show``: the space a define-by-run study's trials declared, one
+    parameter a line (None for a study whose space was declared up front)."""
+    if not ledger.storage.get_study_system_attrs(ledger.study_id).get(BY_RUN_ATTR):
+        return None
+    if ledger.space is None:
+        return "define-by-run space: no parameter declared yet\n"
+    lines = [f"  {name}: {describe(dist)}" for name, dist in ledger.space.items()]
+    return "define-by-run space (as the trials declared it):\n" + "\n".join(lines) + "\n"
