@@ -266,9 +266,9 @@ def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],
     (``by_run``: the executor of a define-by-run study; False for another)."""
     adapter_cls = adapters.get(backend)
     adapter_cls.ensure_installed()
-    adapter_cls.validate(space, directions, options)
     if by_run is not False:
         check_by_run(adapter_cls, by_run)
+    adapter_cls.validate(space, directions, options)
     if n_workers > 1 and not adapter_cls.capabilities.parallel:
         raise UnsupportedFeature(f"backend {adapter_cls.name!r} runs one trial at a time; "
                                  "use n_workers=1")
