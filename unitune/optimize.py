@@ -164,7 +164,7 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     driver.pool = None if execution is None else execution.pool(driver)
-    if ledger.shared and not isinstance(adapter, LoopAdapter):
+    if ledger.shared and not isinstance(adapter, LoopAdapter) and then is None:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
