@@ -44,13 +44,13 @@ def objective(trial):
         'subsample': trial.suggest_float('subsample', 0.6, 1.0),
         'colsample_bytree': trial.suggest_float('colsample_bytree', 0.6, 1.0)
     }
-    
+
     # Create model with current hyperparameters
     model = XGBClassifier(**params)
-    
+
     # Perform cross-validation
     scores = cross_val_score(model, X, y, cv=5, scoring='accuracy')
-    
+
     return scores.mean()
 
 
