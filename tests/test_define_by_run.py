@@ -183,24 +183,29 @@ def test_a_finite_grid_backend_refuses_a_define_by_run_objective():
 
 
 # -- the command -------------------------------------------------------------------------------
-def test_unitune_run_and_show_a_define_by_run_file_without_space(tmp_path):
+def test_unitune_run_worker_and_show_a_define_by_run_file_without_space(tmp_path):
     (tmp_path / "dbr.py").write_text(textwrap.dedent("""
         def objective(trial):
             kind = trial.suggest_categorical("kind", ["sq", "abs"])
             x = trial.suggest_float("x", -3.0, 3.0)
             return x * x if kind == "sq" else abs(x)
         """))
-    command = [sys.executable, "-m", "unitune.cli"]
-    env_path = str(Path(ut.__file__).parents[1])
-    env = {"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([*command, "run", "dbr.py:objective", "--backend", "skopt:gp",
-                          "--n-trials", "4", "--storage", "s.journal"], cwd=tmp_path,
-                         env=env, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    show = subprocess.run([*command, "show", "--study", "dbr:objective", "--storage",
-                           "s.journal"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert show.returncode == 0, show.stderr
+    env = {"PYTHONPATH": str(Path(ut.__file__).parents[1]), "PATH": "/usr/bin:/bin"}
+
+    def unitune(*args):
+        proc = subprocess.run([sys.executable, "-m", "unitune.cli", *args, "--storage",
+                               "s.journal"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    unitune("run", "dbr.py:objective", "--backend", "skopt:gp", "--n-trials", "3")
+    # a worker joins the study with the space its trials declared
+    unitune("worker", "dbr.py:objective", "--study", "dbr:objective", "--n-trials", "5")
+    result = ut.load("dbr:objective", str(tmp_path / "s.journal"))
+    assert len(result.trials) == 5
+    assert all(set(t.params) == {"kind", "x"} for t in result.trials)
+    show = unitune("show", "--study", "dbr:objective")
     assert "define-by-run space (as the trials declared it):" in show.stdout
     assert "  kind: Categorical(choices=['sq', 'abs'])" in show.stdout
     assert "  x: Float(low=-3.0, high=3.0)" in show.stdout

@@ -81,6 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from unitune._secrets import storage_name
     from unitune._worker import worker_objective
     from unitune.ledger import wait_for_study
+    from unitune.ledger._by_run import is_by_run
     from unitune.optimize import joining
 
     storage = storage_arg(args, must_exist=not args.wait)
@@ -88,7 +89,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         f"worker waits up to {args.wait:g} s for study {args.study!r} in "
         f"{storage_name(storage)}", file=sys.stderr, flush=True))
     settings = ledger.settings() or {}
-    spec = worker_objective(args.study, settings, ledger.space is not None,
+    by_run = is_by_run(ledger)  # define-by-run: the objective declares the space
+    spec = worker_objective(args.study, settings, ledger.space is not None or by_run,
                             given=args.objective, from_ledger=args.objective_from_ledger,
                             options_given=bool(args.option))
     if args.objective_from_ledger:
@@ -104,7 +106,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
               f"{'until it holds ' + str(n_trials) + ' trials' if n_trials else ''}"
               f"{' for ' + str(timeout) + ' s' if timeout else ''}", flush=True)
     with joining():  # the study keeps the settings of the run that started it
-        return _optimize(args, objective, ledger.space, backend=settings["backend"],
+        return _optimize(args, objective, None if by_run else ledger.space,
+                         backend=settings["backend"],
                          directions=list(ledger.directions), metrics=ledger.metrics,
                          options=options, n_trials=n_trials, timeout=timeout,
                          seed=args.seed, study=args.study,

@@ -26,7 +26,7 @@ from unitune.ledger._writable import check_writable
 from unitune.space import Space
 from unitune.space._optuna import optuna_distribution
 
-__all__ = ["ByRunLedger", "describe_by_run", "open_by_run", "take_asked"]
+__all__ = ["ByRunLedger", "describe_by_run", "is_by_run", "open_by_run", "take_asked"]
 
 
 class ByRunLedger(Ledger):
@@ -115,10 +115,15 @@ def take_asked(ledger: Ledger, trial_id: int, asked: Asked) -> tuple[str | None,
     return None, True
 
 
+def is_by_run(ledger: Ledger) -> bool:
+    """Was the study started define-by-run (``optimize(objective, space=None)``)?"""
+    return bool(ledger.storage.get_study_system_attrs(ledger.study_id).get(BY_RUN_ATTR))
+
+
 def describe_by_run(ledger: Ledger) -> str | None:
     """For ``unitune show``: the space a define-by-run study's trials declared, one
     parameter a line (None for a study whose space was declared up front)."""
-    if not ledger.storage.get_study_system_attrs(ledger.study_id).get(BY_RUN_ATTR):
+    if not is_by_run(ledger):
         return None
     if ledger.space is None:
         return "define-by-run space: no parameter declared yet\n"
