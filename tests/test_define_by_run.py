@@ -177,6 +177,15 @@ def test_optuna_sees_the_define_by_run_space_natively():
     assert [t.params for t in result.trials] == [t.params for t in study.trials]
 
 
+def test_an_objective_of_params_given_no_space_is_refused_naming_both_ways():
+    def forgot_the_space(params):
+        return params["x"]
+
+    with pytest.raises(ut.InvalidOption, match=r"space=None, but objective 'forgot_the_"
+                       r"space' takes \(params\): give its search space .* define-by-run"):
+        ut.optimize(forgot_the_space, None, n_trials=2)
+
+
 def test_a_finite_grid_backend_refuses_a_define_by_run_objective():
     with pytest.raises(ut.errors.UnsupportedFeature, match="optuna:grid.*define-by-run"):
         ut.optimize(conditional, None, backend="optuna:grid", n_trials=2)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from unitune._checks import BadValue, objective_arity, parse_values
+from unitune._checks import BadValue, by_run_arity, objective_arity, parse_values
 from unitune._discover import Asked, redeclared, sample
 from unitune.adapters.base import Outcome
 from unitune.errors import InvalidOption, TrialPruned
@@ -199,7 +199,7 @@ class Objective:
     @classmethod
     def of(cls, fn: Callable[..., Any], n_values: int,
            metrics: tuple[str, ...] | None = None, by_run: bool = False) -> Objective:
-        return cls(fn, 0 if by_run else objective_arity(fn), n_values, metrics)
+        return cls(fn, by_run_arity(fn) if by_run else objective_arity(fn), n_values, metrics)
 
     def __call__(self, trial: Trial) -> Outcome:
         """Run the objective once; whatever happens, return how the trial ended."""
