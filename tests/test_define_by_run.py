@@ -105,10 +105,12 @@ CONDITIONAL_SPACE = {
 @pytest.mark.parametrize("backend", ENGINES)
 def test_conditional_trials_store_what_they_asked_and_a_resume_continues(backend, tmp_path):
     storage = str(tmp_path / "ledger.journal")
+    # skopt: its random start throughout (a GP fit per trial costs seconds on a busy machine)
+    options = {"n_initial_points": 16} if backend.startswith("skopt") else {}
     first = ut.optimize(conditional, None, backend=backend, n_trials=8, seed=0,
-                        storage=storage, study_name="svc-or-forest")
+                        storage=storage, study_name="svc-or-forest", options=options)
     resumed = ut.optimize(conditional, None, backend=backend, n_trials=16, seed=0,
-                          storage=storage, study_name="svc-or-forest")
+                          storage=storage, study_name="svc-or-forest", options=options)
     assert [t.params for t in resumed.trials[:8]] == [t.params for t in first.trials]
     assert len(resumed.trials) == 16
     assert all(t.state is ut.TrialState.COMPLETE for t in resumed.trials)
