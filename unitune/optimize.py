@@ -3,6 +3,7 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ from unitune.ledger import Ledger, counts_toward_budget
 from unitune.ledger._by_run import open_by_run
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
+from unitune.space._choices import Codec, DecodingCallback, codec_for, decode_result
 from unitune.trial import Objective
 
 __all__ = ["joining", "optimize"]
@@ -101,15 +103,15 @@ def optimize(
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
-    callbacks = _checked_callbacks(callbacks)
-    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers,
+    codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
+    adapter_cls = _checked_backend(backend, stored, dirs, options or {}, n_workers,
                                    executor if by_run else False)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
-    budget = n_trials if n_trials is not None or by_run else adapter_cls.budget(space)
+    budget = n_trials if n_trials is not None or by_run else adapter_cls.budget(stored)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-    ledger = _open(storage, study_name, space, dirs, metric_names, adapter_cls.name, by_run)
+    ledger = _open(storage, study_name, stored, dirs, metric_names, adapter_cls.name, by_run)
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
         ledger.record_settings({
             "objective": objective_ref(objective), "backend": adapter_cls.name,
@@ -119,7 +121,7 @@ def optimize(
                        adapter_cls.name, None if storage is None else storage_name(storage)))
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution)
+                progress=progress, execution=execution, codec=codec)
 
 
 def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, ...],
@@ -136,7 +138,8 @@ def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, .
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
          timeout: float | None, hooks: StudyHooks, on_failure: str,
-         progress: bool = False, execution: Execution | None = None) -> Result:
+         progress: bool = False, execution: Execution | None = None,
+         codec: Codec | None = None) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
     existing = ledger.records()
     # a resumed study's engine continues from where the ledger is, never replays its seed
@@ -185,7 +188,19 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
-    return hooks.end(ledger.result(backend=adapter_cls.name, interrupted=interrupted))
+    result = ledger.result(backend=adapter_cls.name, interrupted=interrupted)
+    return hooks.end(result if codec is None else decode_result(codec, result))
+
+
+def _stored_form(space: Space, fn: Objective, callbacks: list[Callable[[TrialRecord], Any]],
+                 ) -> tuple[Codec | None, Space, Objective, list[Callable[[TrialRecord], Any]]]:
+    """What engines and the ledger see (labels of objects, quantiles: ``space._choices``),
+    and the objective and callbacks given the user's values back."""
+    codec = codec_for(space)
+    if codec is None:  # plain values: stored as given
+        return None, space, fn, callbacks
+    return (codec, codec.stored, dataclasses.replace(fn, decode=codec.decode),
+            [DecodingCallback(c, codec) for c in callbacks])
 
 
 def _inside(space: Space, records: list[TrialRecord],
