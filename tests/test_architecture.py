@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "unitune.trial": 4, "unitune._procpool": 4, "unitune._procworker": 4,
     "unitune.adapters.optuna": 5, "unitune.adapters.skopt": 5, "unitune.adapters.pymoo": 5,
     "unitune.adapters.ray": 5, "unitune.adapters._optuna_options": 5,
-    "unitune._driver": 6, "unitune._executor": 6, "unitune.optimize": 6, "unitune._progress": 6,
+    "unitune._driver": 6, "unitune._batches": 6, "unitune._executor": 6, "unitune.optimize": 6, "unitune._progress": 6,
     "unitune._by_run": 6,
     "unitune.sklearn": 7, "unitune._cv_results": 7, "unitune.cli": 7, "unitune._text": 7,
     "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,

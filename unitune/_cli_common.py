@@ -11,7 +11,8 @@ from typing import Any
 from unitune._objective_file import ObjectiveFile
 from unitune._objective_file import UsageError as _UsageError
 
-__all__ = ["DEFAULT_STORAGE", "parse_option", "space_of", "storage_arg"]
+__all__ = ["DEFAULT_STORAGE", "add_deterministic_flag", "parse_option", "space_of",
+           "storage_arg"]
 
 DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
 
@@ -32,6 +33,14 @@ def storage_arg(args: argparse.Namespace, must_exist: bool = True) -> str:
     if must_exist and "://" not in storage and not Path(storage).is_file():
         raise _UsageError(f"storage file {storage!r} does not exist")
     return storage
+
+
+def add_deterministic_flag(p: argparse.ArgumentParser) -> None:
+    """``--deterministic`` (``ut.optimize(deterministic=True)``, ``unitune/_batches.py``)."""
+    p.add_argument("--deterministic", action="store_true", help="with --workers N > 1, run "
+                   "the trials in batches of N told to the engine in the order it proposed "
+                   "them, so the same --seed gives the same trials whatever their timing "
+                   "(in this process; a batch waits for its slowest trial). Not on Ray")
 
 
 def parse_option(text: str) -> tuple[str, Any]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
+from unitune._batches import batch_loop
 from unitune._interrupts import Interrupts, deferred
 from unitune._procpool import TrialThreads
 from unitune.adapters.base import (
@@ -90,6 +91,7 @@ class Driver:
         self.shared_budget: int | None = None  # set when other processes may share the study
         self.sigint: Interrupts | None = None  # the SIGINT handler while the loop runs
         self.pool: Callable[[int], TrialThreads] | None = None  # executor='process'
+        self.deterministic = False  # n_workers > 1 run in batches (_batches.py)
 
     def budget_left(self) -> bool:
         """May another trial start? In a shared study the budget is the study's: trials
@@ -329,7 +331,11 @@ class Driver:
         pool = (self.pool or self._threads)(n_workers)
         interrupted = False
         try:
-            interrupted = self._parallel_loop(in_flight, pool, target, deadline, n_workers)
+            if self.deterministic:
+                interrupted = batch_loop(self, in_flight, pool, target, deadline, n_workers)
+            else:
+                interrupted = self._parallel_loop(in_flight, pool, target, deadline,
+                                                  n_workers)
         except KeyboardInterrupt:
             interrupted = True
         finally:

@@ -14,7 +14,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from unitune._cli_common import DEFAULT_STORAGE, parse_option, space_of, storage_arg
+from unitune._cli_common import (
+    DEFAULT_STORAGE,
+    add_deterministic_flag,
+    parse_option,
+    space_of,
+    storage_arg,
+)
 from unitune._compare_cli import add_compare
 from unitune._dashboard_cli import add_dashboard
 from unitune._interrupts import Interrupts
@@ -44,10 +50,10 @@ def cmd_backends(args: argparse.Namespace) -> int:
             b.name + (" *" if b.default else ""), b.engine,
             "yes" if b.installed else f"no: pip install 'unitune[{b.extra}]'",
             yes[c.multi_objective], yes[c.pruning], yes[c.parallel], yes[c.conditional],
-            yes[c.checkpoints], b.description,
+            yes[c.checkpoints], yes[c.deterministic], b.description,
         ])
     print(table(["backend", "engine", "installed", "multi-obj", "pruning", "parallel",
-                  "conditional", "checkpoints", "what"], rows))
+                  "conditional", "checkpoints", "deterministic", "what"], rows))
     print("\n* the default algorithm of its engine (e.g. --backend optuna means optuna:tpe)")
     return 0
 
@@ -118,7 +124,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 # the keywords the command gives ut.optimize from a flag, named as the flag in its errors
 _FLAG_OF = {"n_trials": "--n-trials", "n_workers": "--workers", "timeout": "--timeout",
             "executor": "--executor", "trial_timeout": "--trial-timeout",
-            "trial_memory": "--trial-memory", "timeout_policy": "--timeout-policy"}
+            "trial_memory": "--trial-memory", "timeout_policy": "--timeout-policy",
+            "deterministic": "--deterministic"}
 _KEYWORDS = re.compile(rf"\b({'|'.join(_FLAG_OF)})=('[^']*'|[^\s,;:)]+)?")
 
 
@@ -127,6 +134,7 @@ def _as_flags(message: str) -> str:
     --executor process``: what the user typed."""
     def flag(match: re.Match[str]) -> str:
         value = (match[2] or "").strip("'")
+        value = "" if value == "True" else value  # a switch (--deterministic): the flag alone
         return f"{_FLAG_OF[match[1]]}{' ' + value if value else ''}"
     return _KEYWORDS.sub(flag, message)
 
@@ -151,6 +159,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
                              executor=args.executor, trial_timeout=args.trial_timeout,
                              trial_memory=args.trial_memory,
                              timeout_policy=args.timeout_policy, study_name=study,
+                             deterministic=args.deterministic,
                              callbacks=([] if args.quiet else [show_trial])
                              + mlflow_callbacks(args), progress=progress, **settings)
     except (ut.errors.InvalidOption, ut.errors.UnsupportedFeature) as exc:
@@ -264,6 +273,7 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
     p.add_argument("--timeout-policy", choices=["finish", "cut"], default="finish",
                    help="at --timeout, let the running trials finish (default) or cut them "
                    "(FAIL 'cut at the study's timeout'; needs --executor process)")
+    add_deterministic_flag(p)
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
     if ray:

@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from unitune import adapters
+from unitune._batches import check_deterministic
 from unitune._by_run import (
     PLACEHOLDER,
     RandomOnly,
@@ -78,8 +79,7 @@ def optimize(
     study_name: str | None = None,
     options: Mapping[str, Any] | None = None,
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
-    on_failure: str = "continue",
-    progress: bool = False,
+    on_failure: str = "continue", progress: bool = False, deterministic: bool = False,
     executor: str | None = None, trial_timeout: float | None = None,
     trial_memory: int | str | None = None, timeout_policy: str = "finish",
 ) -> Result:
@@ -92,9 +92,9 @@ def optimize(
     ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
-    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
-    ``space=None``: ``objective(trial)`` calls ``trial.suggest_*`` (``_by_run.py``).
-    """
+    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``;
+    ``deterministic``: ``_batches.py``; ``space=None``: ``objective(trial)`` calls
+    ``trial.suggest_*`` (``_by_run.py``)."""
     _refuse_a_study_started_on_import()
     by_run, space = space is None, PLACEHOLDER if space is None else Space.coerce(space)
     metric_names = check_metrics(metrics)
@@ -104,7 +104,7 @@ def optimize(
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
-    adapter_cls = _checked_backend(backend, stored, dirs, options or {}, n_workers,
+    adapter_cls = _checked_backend(backend, stored, dirs, options or {}, n_workers, deterministic,
                                    executor if by_run else False)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
@@ -121,7 +121,8 @@ def optimize(
                        adapter_cls.name, None if storage is None else storage_name(storage)))
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution, codec=codec)
+                progress=progress, execution=execution, codec=codec,
+                batches=deterministic and n_workers > 1)
 
 
 def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, ...],
@@ -139,8 +140,10 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
          n_workers: int, options: Mapping[str, Any], budget: int | None,
          timeout: float | None, hooks: StudyHooks, on_failure: str,
          progress: bool = False, execution: Execution | None = None,
-         codec: Codec | None = None) -> Result:
+         codec: Codec | None = None, batches: bool = False) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
+    if batches:  # deterministic=True: the engine's own setting for batches
+        options = adapter_cls.batch_options(options)
     existing = ledger.records()
     # a resumed study's engine continues from where the ledger is, never replays its seed
     engine_seed = adapter_cls.engine_seed(None if seed is None else int(seed), len(existing))
@@ -167,6 +170,7 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     driver.pool = None if execution is None else execution.pool(driver)
+    driver.deterministic = batches  # n_workers at a time, told in proposal order
     if ledger.shared and not isinstance(adapter, LoopAdapter) and then is None:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
@@ -276,7 +280,7 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],
                      options: Mapping[str, Any], n_workers: int,
-                     by_run: Any = False) -> type[BaseAdapter]:
+                     deterministic: Any = False, by_run: Any = False) -> type[BaseAdapter]:
     """The adapter class of ``backend``, once it is installed and takes this study
     (``by_run``: the executor of a define-by-run study; False for another)."""
     adapter_cls = adapters.get(backend)
@@ -284,6 +288,7 @@ def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],
     if by_run is not False:
         check_by_run(adapter_cls, by_run)
     adapter_cls.validate(space, directions, options)
+    check_deterministic(deterministic, adapter_cls)
     if n_workers > 1 and not adapter_cls.capabilities.parallel:
         raise UnsupportedFeature(f"backend {adapter_cls.name!r} runs one trial at a time; "
                                  "use n_workers=1")

@@ -191,6 +191,11 @@ class TPEAdapter(OptunaAdapter):
     default = True
     description = "Tree-structured Parzen Estimator (Bayesian); Optuna's default"
 
+    @classmethod
+    def batch_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        # a batch's later proposals see its earlier ones as running, with a lie for a value
+        return {"constant_liar": True, **options}
+
 
 @register
 class OptunaRandomAdapter(OptunaAdapter):
