@@ -20,13 +20,14 @@ ROOT = Path(unitune.__file__).parent
 LAYERS: dict[str, int] = {
     "unitune.errors": 0,
     "unitune._checks": 1, "unitune._secrets": 1, "unitune._portable": 1, "unitune._logs": 1, "unitune.records": 1, "unitune.space": 1,
-    "unitune._interrupts": 1, "unitune._hooks": 1,
+    "unitune._interrupts": 1, "unitune._hooks": 1, "unitune._discover": 1,
     "unitune.ledger": 2, "unitune.ledger._writable": 2,
     "unitune.adapters": 3, "unitune.adapters.base": 3,  # the registry and the protocol
     "unitune.trial": 4, "unitune._procpool": 4, "unitune._procworker": 4,
     "unitune.adapters.optuna": 5, "unitune.adapters.skopt": 5, "unitune.adapters.pymoo": 5,
     "unitune.adapters.ray": 5, "unitune.adapters._optuna_options": 5,
     "unitune._driver": 6, "unitune._batches": 6, "unitune._executor": 6, "unitune.optimize": 6, "unitune._progress": 6,
+    "unitune._by_run": 6,
     "unitune.sklearn": 7, "unitune._cv_results": 7,
     "unitune._search_params": 7, "unitune._search_callbacks": 7, "unitune.cli": 7, "unitune._text": 7,
     "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,

@@ -56,11 +56,29 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def space_of(target: ObjectiveFile, given: str | None, objective: str) -> Any:
-    """The ``--space`` file's space, else the ``SPACE`` the objective file declares."""
+    """The ``--space`` file's space, else the ``SPACE`` the objective file declares, else
+    None for a define-by-run objective (its one parameter is ``trial``)."""
     import unitune as ut
 
     if given is not None:
         return ut.Space.from_file(given)
     if getattr(target.module, "SPACE", None) is not None:
         return ut.Space.coerce(target.module.SPACE)
-    raise _UsageError(f"give --space FILE.yaml (or define SPACE in {objective!r})")
+    if _takes_trial_only(target.function):
+        return None  # the objective declares its space with trial.suggest_*
+    raise _UsageError(f"give --space FILE.yaml (or define SPACE in {objective!r}, or write "
+                      "the objective define-by-run: def objective(trial) calling "
+                      "trial.suggest_float/int/categorical)")
+
+
+def _takes_trial_only(function: Any) -> bool:
+    """``def objective(trial)``: one positional parameter, named ``trial``."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) == 1 and required[0].name == "trial"

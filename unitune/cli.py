@@ -87,6 +87,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from unitune._secrets import storage_name
     from unitune._worker import joined_space, worker_objective
     from unitune.ledger import wait_for_study
+    from unitune.ledger._by_run import is_by_run
     from unitune.optimize import joining
 
     storage = storage_arg(args, must_exist=not args.wait)
@@ -94,14 +95,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
         f"worker waits up to {args.wait:g} s for study {args.study!r} in "
         f"{storage_name(storage)}", file=sys.stderr, flush=True))
     settings = ledger.settings() or {}
-    spec = worker_objective(args.study, settings, ledger.space is not None,
+    by_run = is_by_run(ledger)  # define-by-run: the objective declares the space
+    spec = worker_objective(args.study, settings, ledger.space is not None or by_run,
                             given=args.objective, from_ledger=args.objective_from_ledger,
                             options_given=bool(args.option))
     if args.objective_from_ledger:
         print(f"worker runs the objective the ledger names: {spec!r}", file=sys.stderr,
               flush=True)
     loaded = load_objective(spec)
-    objective, space = loaded.function, joined_space(args.study, ledger.space, loaded.module)
+    objective = loaded.function
+    space = None if by_run else joined_space(args.study, ledger.space, loaded.module)
     options = {**(settings.get("options") or {}), **dict(parse_option(o) for o in args.option)}
     n_trials = args.n_trials or settings.get("n_trials")
     timeout = args.timeout or (settings.get("timeout") if n_trials is None else None)
@@ -197,6 +200,7 @@ def _summary(result: Any, storage: str) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     from unitune._secrets import scrub
     from unitune.ledger import describe_unowned, open_existing
+    from unitune.ledger._by_run import describe_by_run
 
     storage = storage_arg(args)
     ledger = open_existing(args.study, storage)
@@ -211,6 +215,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     unowned = describe_unowned(ledger.unowned_running())
     if unowned:
         print(unowned)
+    print(describe_by_run(ledger) or "", end="")
     if args.summary:
         return 0
     names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(

@@ -109,6 +109,8 @@ class Outcome(NamedTuple):
     interrupted: bool = False  # cut short (Ctrl-C, a dead process): re-run on resume
     wrong_count: bool = False  # the objective returned the wrong number of values
     at_deadline: bool = False  # stopped at the study's timeout (timeout_policy='cut')
+    # define-by-run: what the objective's trial.suggest_* gave, {name: (value, Distribution)}
+    asked: dict[str, Any] | None = None
 
 
 class _Wait:

@@ -169,6 +169,11 @@ class OptunaAdapter(StudyAdapter):
         self._dists = optuna_distributions(self.space) if not self.space.branches else None
         self._prunes = len(self.directions) == 1
 
+    def define_by_run(self) -> None:
+        """Ask Optuna's trials with no distributions: the objective's ``suggest_*`` calls
+        go to Optuna's trial, so the sampler sees the define-by-run space as in Optuna."""
+        self._dists = {}
+
     def ask(self) -> Proposal | None:
         if self.space.conditional:  # define-by-run: the active parameters, parents first
             trial = self.study.ask()

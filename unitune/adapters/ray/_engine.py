@@ -209,7 +209,7 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     # (claimed, same number), and the new trials are numbered from ``offset`` on.
     queued = _queued(host, adapter, target)
     numbers = tuple(number for number, _ in queued)
-    spec = rt.Spec(objective, host.objective.n_values, codec, offset, numbers)
+    spec = rt.Spec(objective, host.objective.n_values, codec, offset, numbers, seed)
     callback = LedgerCallback(host, codec, len(modes), numbers)
     scheduler = _scheduler(adapter.scheduler_name, opts, modes[0], codec, seed)
     if scheduler is not None and hasattr(scheduler, "callback"):
