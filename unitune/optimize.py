@@ -96,8 +96,7 @@ def optimize(
     ``deterministic``: ``_batches.py``; ``space=None``: ``objective(trial)`` calls
     ``trial.suggest_*`` (``_by_run.py``)."""
     _refuse_a_study_started_on_import()
-    by_run = space is None
-    space = PLACEHOLDER if space is None else for_backend(Space.coerce(space), backend)
+    by_run, space = space is None, for_backend(space, backend)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
     fn = Objective.of(objective, len(dirs), metric_names, by_run=by_run)
@@ -284,9 +283,13 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
     return checked
 
 
-def for_backend(space: Space, backend: str) -> Space:
-    """A union of sub-spaces (a list of param grids) as the conditional space with the
-    same points, for every backend but those that search a union as it is (a grid)."""
+def for_backend(space: Any, backend: str) -> Space:
+    """The space ``optimize`` was given as a ``Space`` (None: a define-by-run study's
+    placeholder); a union of sub-spaces (a list of param grids) as the conditional space
+    with the same points, for every backend but those that search a union as it is."""
+    if space is None:
+        return PLACEHOLDER
+    space = Space.coerce(space)
     if not space.branches:
         return space
     adapter_cls = adapters.get(backend)
