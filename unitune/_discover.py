@@ -88,16 +88,14 @@ def grow(space: Mapping[str, Distribution], asked: Asked) -> dict[str, Distribut
 
 def fill_inactive(params: Mapping[str, Any], space: Space) -> dict[str, Any]:
     """``params`` as a point of ``space``: a parameter the trial did not ask gets a fixed
-    value (a Categorical its first choice, a number its low end), the same every time, so
+    value (``Distribution.filler``: what a conditional space's flat vector holds too), so
     that an engine searching the full vector sees "inactive" as one value of it."""
     out = {}
     for name, dist in space.items():
         if name in params and dist.contains(params[name]):
             out[name] = params[name]
-        elif isinstance(dist, Categorical):
-            out[name] = dist.choices[0]
         else:
-            out[name] = dist.low  # type: ignore[attr-defined]  # Float or Int
+            out[name] = dist.filler()
     return out
 
 

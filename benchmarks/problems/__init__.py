@@ -12,8 +12,8 @@ one branch of a conditional space, and the same problem flattened by hand).
 
 from __future__ import annotations
 
-from .conditional import CONDITIONAL
 from ._base import FAMILIES, Problem, hypervolume, minimised
+from .conditional import CONDITIONAL
 from .ml import ML, SklearnObjective
 from .multi import DTLZ2, PYMOO, ZDT1, ZDT2, ZDT3, PymooObjective
 from .synthetic import (

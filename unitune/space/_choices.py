@@ -81,7 +81,7 @@ def _stored_branch(space: Space) -> tuple[Space, dict[str, dict[str, Any]],
         params[DEFAULTS] = Categorical([DEFAULTS])
     for name, dist in space.items():
         if dist.when:  # a condition on a parent stored as labels names its labels
-            dist = dataclasses.replace(dist, when=_labelled_when(space, dist.when))  # type: ignore[type-var]  # every Distribution is a dataclass
+            dist = dist.under(_labelled_when(space, dist.when))
         if needs_labels(dist):
             assert isinstance(dist, Categorical)
             labels = [label(i, c) for i, c in enumerate(dist.choices)]
@@ -144,7 +144,6 @@ def _value_range(name: str, q: Quantile) -> Distribution:
 def shown(codec: Codec, result: Any) -> Any:
     """A ``Result`` as plots draw it: each object as its label (hashable, readable), each
     quantile param as its value over the value's range."""
-    import dataclasses
 
     def branch(space: Space) -> Space:
         stored = _stored_branch(space)[0]
@@ -188,14 +187,12 @@ def codec_for(space: Space) -> Codec | None:
 
 def decode_record(codec: Codec, record: Any) -> Any:
     """A ``TrialRecord`` with its params as the user's values."""
-    import dataclasses
 
     return dataclasses.replace(record, params=codec.decode(record.params))
 
 
 def decode_result(codec: Codec, result: Any) -> Any:
     """A ``Result`` whose trials hold the user's values, over the user's space."""
-    import dataclasses
 
     return dataclasses.replace(result, trials=tuple(decode_record(codec, t)
                                                     for t in result.trials), space=codec.space)

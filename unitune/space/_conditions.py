@@ -296,11 +296,5 @@ def union(branches: Sequence[Mapping[str, Any]]) -> dict[str, Any] | str:
             out[name] = holders[0][name]
         else:
             when = {parent: [c for b in holders for c in b[parent].choices]}
-            out[name] = type(holders[0][name])(**{**_fields(holders[0][name]), "when": when})
+            out[name] = holders[0][name].under(when)
     return out
-
-
-def _fields(dist: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return {f.name: getattr(dist, f.name) for f in dataclasses.fields(dist)}

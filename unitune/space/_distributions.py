@@ -60,6 +60,22 @@ class Distribution:
     def _set_when(self) -> None:
         object.__setattr__(self, "when", _conditions.normalize(self.when))
 
+    def filler(self) -> Any:
+        """The fixed value an engine searching the flat vector is told for this
+        parameter where it is inactive: the first choice, or the low end."""
+        choices = getattr(self, "choices", None)
+        return choices[0] if choices is not None else self.low  # type: ignore[attr-defined]  # Float or Int
+
+    def under(self, when: Any) -> Distribution:
+        """A copy that exists under ``when`` (copied, not rebuilt: a scipy quantile's
+        constructor takes its frozen distribution, not its bounds)."""
+        import copy
+
+        out = copy.copy(self)
+        object.__setattr__(out, "when", when)
+        out._set_when()
+        return out
+
     def _with_when(self, out: dict[str, Any]) -> dict[str, Any]:
         if self.when:
             out["when"] = _conditions.to_dict(self.when)

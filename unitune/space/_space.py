@@ -26,11 +26,6 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _filler(dist: Distribution) -> Any:
-    choices = getattr(dist, "choices", None)
-    return choices[0] if choices is not None else getattr(dist, "low")
-
-
 def _yaml_loader() -> Any:
     """PyYAML's safe loader, refusing a key given twice in a mapping (PyYAML keeps the
     last one silently: a parameter written twice would lose its first spec unseen)."""
@@ -213,7 +208,7 @@ class Space(Mapping[str, Distribution]):
         vector is told the same value for a parameter that did not matter."""
         if self._order is None:
             return dict(params)
-        return {n: params[n] if n in params else _filler(d) for n, d in self._params.items()}
+        return {n: params[n] if n in params else d.filler() for n, d in self._params.items()}
 
     def as_conditional(self) -> Space:
         """A union as the conditional space with the same points (a Categorical that
