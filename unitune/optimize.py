@@ -4,6 +4,7 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,6 +25,7 @@ from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
 from unitune._progress import Progress
 from unitune._secrets import scrub_values, storage_name
+from unitune.adapters.auto import Step, extended, facts_of, switch_now
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -93,6 +95,14 @@ def optimize(
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
     adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
+    choice = None
+    if getattr(adapter_cls, "auto", False):  # backend="auto": the rules' schedule
+        choice = adapter_cls.choose(space, dirs, facts_of(  # type: ignore[attr-defined]
+            space, dirs, n_trials=n_trials, timeout=timeout, reports=fn.n_args == 2,
+            n_workers=n_workers, executor=executor))
+        logger.info("%s", choice.line())
+        adapter_cls = _checked_backend(choice.steps[0].backend, space, dirs,
+                                       choice.steps[0].options, n_workers)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
@@ -103,27 +113,93 @@ def optimize(
     ledger.recover_stale()
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
         ledger.record_settings({
-            "objective": objective_ref(objective), "backend": adapter_cls.name,
+            "objective": objective_ref(objective),
+            "backend": adapter_cls.name if choice is None else backend,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
-                       adapter_cls.name, None if storage is None else storage_name(storage)))
-    return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
-                budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution)
+                       adapter_cls.name if choice is None else choice.label,
+                       None if storage is None else storage_name(storage)))
+    steps = [Step(adapter_cls.name, options or {}, None)] if choice is None else list(
+        choice.steps)
+    return _run(fn, steps, ledger, seed=seed, n_workers=n_workers, budget=budget,
+                timeout=timeout, hooks=hooks, on_failure=on_failure, progress=progress,
+                execution=execution, label=None if choice is None else choice.label)
 
 
-def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
-         n_workers: int, options: Mapping[str, Any], budget: int | None,
-         timeout: float | None, hooks: StudyHooks, on_failure: str,
-         progress: bool = False, execution: Execution | None = None) -> Result:
-    """Build the adapter, tell it the study so far, and run the trials still to run."""
+def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,
+         n_workers: int, budget: int | None, timeout: float | None, hooks: StudyHooks,
+         on_failure: str, progress: bool = False, execution: Execution | None = None,
+         label: str | None = None) -> Result:
+    """Run the steps (one backend, or auto's schedule) on the ledger, then close it."""
+    bar = Progress(ledger, budget, timeout) if progress else None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        hooks.start()
+        with engine_messages_once():
+            ran: list[str] = []  # the steps' backends that ran, in order
+            interrupted = _schedule(fn, steps, ledger, ran, seed=seed, n_workers=n_workers,
+                                    budget=budget, deadline=deadline, hooks=hooks,
+                                    on_failure=on_failure, bar=bar, execution=execution)
+    except BaseException:
+        hooks.failed()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        ledger.close()
+    if interrupted:
+        logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
+    if label is not None:  # auto: what ran (a schedule cut short names its first steps)
+        label = "auto: " + " > ".join(dict.fromkeys(ran or [steps[0].backend]))
+    return hooks.end(ledger.result(backend=label or steps[0].backend, interrupted=interrupted))
+
+
+def _schedule(fn: Objective, steps: list[Step], ledger: Ledger, ran: list[str], *,
+              budget: int | None,
+              deadline: float | None, **run: Any) -> bool:
+    """Each step's backend until the study holds its ``until`` trials (auto's schedule,
+    ``adapters/auto.py``), the next one warm-started from the ledger. True if
+    interrupted."""
+    i = 0
+    while True:
+        step, last = steps[i], i == len(steps) - 1
+        held = sum(map(counts_toward_budget, ledger.records()))
+        until = budget if last or step.until is None else \
+            step.until if budget is None else min(step.until, budget)
+        if not last and until is not None and held >= until:  # a resumed study: past it
+            i += 1
+            continue
+        timeout = None if deadline is None else deadline - time.monotonic()
+        if timeout is not None and timeout <= 0:
+            return False
+        ledger.backend = step.backend
+        ran.append(step.backend)
+        interrupted, driver, seconds = _segment(fn, step, ledger, until, timeout, **run)
+        if interrupted or driver.stop or last:
+            return interrupted
+        now = sum(map(counts_toward_budget, ledger.records()))
+        if until is not None and now < until or budget is not None and now >= budget:
+            return False  # exhausted, out of time, or the budget is spent
+        if switch_now(step, driver.objective_seconds, seconds - driver.objective_seconds):
+            i += 1
+        else:
+            steps[i] = extended(step, now)
+
+
+def _segment(fn: Objective, step: Step, ledger: Ledger, budget: int | None,
+             timeout: float | None, *, seed: int | None, n_workers: int, hooks: StudyHooks,
+             on_failure: str, bar: Progress | None,
+             execution: Execution | None) -> tuple[bool, Driver, float]:
+    """Build the step's adapter, tell it the study so far, and run the trials still to
+    run up to ``budget``: (interrupted, the driver, its seconds)."""
+    adapter_cls = adapters.get(step.backend)
     existing = ledger.records()
     assert ledger.space is not None
     # a resumed study's engine continues from where the ledger is, never replays its seed
     engine_seed = adapter_cls.engine_seed(None if seed is None else int(seed), len(existing))
     adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
-                          n_workers=n_workers, options=options, ledger=ledger)
+                          n_workers=n_workers, options=step.options, ledger=ledger)
     finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()], adapter)
     if finished:
         adapter.warm_start(finished)
@@ -136,23 +212,11 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
-    bar = Progress(ledger, budget, timeout) if progress else None
     if bar is not None:
         driver.callbacks.append(bar)
-    try:
-        hooks.start()
-        with engine_messages_once():
-            interrupted = driver.run(target, timeout, n_workers)
-    except BaseException:
-        hooks.failed()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        ledger.close()
-    if interrupted:
-        logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
-    return hooks.end(ledger.result(backend=adapter_cls.name, interrupted=interrupted))
+    start = time.perf_counter()
+    interrupted = driver.run(target, timeout, n_workers)
+    return interrupted, driver, time.perf_counter() - start
 
 
 def _inside(space: Space, records: list[TrialRecord],
