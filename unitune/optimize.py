@@ -25,7 +25,7 @@ from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
 from unitune._progress import Progress
 from unitune._secrets import scrub_values, storage_name
-from unitune.adapters.auto import Step, extended, facts_of, switch_now
+from unitune.adapters.auto import Choice, Step, extended, facts_of, switch_now
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -74,17 +74,16 @@ def optimize(
     executor: str | None = None, trial_timeout: float | None = None,
     trial_memory: int | str | None = None, timeout_policy: str = "finish",
 ) -> Result:
-    """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
+    """Tune ``objective`` over ``space`` with ``backend`` ("auto": ``adapters/auto.py``).
 
     ``objective(params)`` or ``objective(params, trial)`` returns a number, a sequence
     (one value per direction) or a dict keyed by ``metrics``; NaN, inf or -inf fails the
-    trial with that reason, as an exception does. ``n_trials`` is the number
-    of finished trials the study should hold: re-running a stored study (same
-    ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
+    trial with that reason, as an exception does. ``n_trials`` is the number of finished
+    trials the study should hold: re-running a stored study (same ``storage`` and
+    ``study_name``) finishes it instead of starting over. ``callbacks``
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
-    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
-    """
+    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``."""
     _refuse_a_study_started_on_import()
     space = Space.coerce(space)
     metric_names = check_metrics(metrics)
@@ -94,37 +93,43 @@ def optimize(
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     callbacks = _checked_callbacks(callbacks)
-    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
-    choice = None
-    if getattr(adapter_cls, "auto", False):  # backend="auto": the rules' schedule
-        choice = adapter_cls.choose(space, dirs, facts_of(  # type: ignore[attr-defined]
-            space, dirs, n_trials=n_trials, timeout=timeout, reports=fn.n_args == 2,
-            n_workers=n_workers, executor=executor))
-        logger.info("%s", choice.line())
-        adapter_cls = _checked_backend(choice.steps[0].backend, space, dirs,
-                                       choice.steps[0].options, n_workers)
+    adapter_cls, steps, label = _steps(backend, options or {}, space, dirs, fn, n_trials,
+                                       timeout, n_workers, executor)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
     budget = n_trials if n_trials is not None else adapter_cls.budget(space)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
     ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
-    ledger.backend = adapter_cls.name
     ledger.recover_stale()
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
-        ledger.record_settings({
-            "objective": objective_ref(objective),
-            "backend": adapter_cls.name if choice is None else backend,
+        ledger.record_settings({  # auto's study: a worker joins with auto's own choice
+            "objective": objective_ref(objective), "backend": label and backend or adapter_cls.name,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
-                       adapter_cls.name if choice is None else choice.label,
+                       label or adapter_cls.name,
                        None if storage is None else storage_name(storage)))
-    steps = [Step(adapter_cls.name, options or {}, None)] if choice is None else list(
-        choice.steps)
     return _run(fn, steps, ledger, seed=seed, n_workers=n_workers, budget=budget,
                 timeout=timeout, hooks=hooks, on_failure=on_failure, progress=progress,
-                execution=execution, label=None if choice is None else choice.label)
+                execution=execution, label=label)
+
+
+def _steps(backend: str, options: Mapping[str, Any], space: Space, dirs: tuple[str, ...],
+           fn: Objective, n_trials: int | None, timeout: float | None, n_workers: int,
+           executor: str | None) -> tuple[type[BaseAdapter], list[Step], str | None]:
+    """(the first backend's class, the steps to run, auto's label): ``backend`` alone, or
+    ``backend="auto"``'s schedule (``adapters/auto.py``)."""
+    adapter_cls = _checked_backend(backend, space, dirs, options, n_workers)
+    if not getattr(adapter_cls, "auto", False):
+        return adapter_cls, [Step(adapter_cls.name, options, None)], None
+    choice: Choice = adapter_cls.choose(space, dirs, facts_of(  # type: ignore[attr-defined]
+        space, dirs, n_trials=n_trials, timeout=timeout, reports=fn.n_args == 2,
+        n_workers=n_workers, executor=executor))
+    logger.info("%s", choice.line())
+    first = _checked_backend(choice.steps[0].backend, space, dirs, choice.steps[0].options,
+                             n_workers)
+    return first, list(choice.steps), choice.label
 
 
 def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,

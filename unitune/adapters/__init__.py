@@ -57,7 +57,7 @@ def get(name: str) -> type[BaseAdapter]:
     if defaults:
         return defaults[0]
     if name.startswith("auto:") and "auto:any" in _REGISTRY:  # auto:<engine> (auto.py)
-        return _REGISTRY["auto:any"].restricted(name[5:])  # type: ignore[attr-defined, no-any-return]
+        return _REGISTRY["auto:any"].restricted(name[5:])  # type: ignore[attr-defined]
     raise UnknownBackend(
         f"unknown backend {name!r}; known backends: {', '.join(sorted(_REGISTRY))}"
     )

@@ -117,8 +117,8 @@ class Choice:
     def line(self) -> str:
         """The choice and why, one line."""
         until = "".join(f"; {s.backend} until trial {s.until}" + (
-            " if the objective is cheap" if s.switch == "cheap" else "")
-            for s in self.steps if s.until is not None)
+            ", or on while the objective takes longer than it" if s.switch == "cheap" else
+            "") for s in self.steps if s.until is not None)
         return f"{self.label} ({self.facts.summary()}; rule {self.rule!r}{until})"
 
 
@@ -145,9 +145,15 @@ def _can(backend: str, options: Mapping[str, Any], space: Space,
     return not (facts.executor == "process" and issubclass(cls, LoopAdapter))
 
 
-def _plan_steps(plan: Sequence[tuple[Any, ...]], engine: str | None) -> tuple[Step, ...]:
+def _plan_steps(plan: Sequence[tuple[Any, ...]], engine: str | None,
+                n_trials: int | None) -> tuple[Step, ...]:
+    """The plan's steps of ``engine`` (all: None) that the budget reaches, the last one
+    to the end."""
     steps = [Step(*s) for s in plan if engine is None or s[0].startswith(engine + ":")]
-    if steps and steps[-1].until is not None:  # an engine's part of a schedule: to the end
+    if n_trials is not None:  # a step past the budget never runs
+        reached = [i for i, s in enumerate(steps) if s.until is not None and s.until >= n_trials]
+        steps = steps[:reached[0] + 1] if reached else steps
+    if steps and steps[-1].until is not None:
         steps[-1] = Step(steps[-1].backend, steps[-1].options, None)
     return tuple(steps)
 
@@ -160,15 +166,18 @@ def choose(space: Space, directions: Sequence[str], facts: Facts,
         if not _holds(rule["when"], facts):
             continue
         for plan in rule["plans"]:
-            steps = _plan_steps(plan, engine)
+            steps = _plan_steps(plan, engine, facts.n_trials)
             if steps and all(_can(s.backend, s.options, space, directions, facts)
                              for s in steps):
                 return Choice(rule["id"], steps, rule["why"], facts)
-    for name in (*_FALLBACK, *sorted(_REGISTRY)):
+    defaults = sorted(n for n, c in _REGISTRY.items() if c.default)
+    for name in (*_FALLBACK, *defaults, *sorted(_REGISTRY)):
         if (engine is None or name.startswith(engine + ":")) and \
                 _can(name, {}, space, directions, facts):
-            return Choice("fallback", (Step(name, {}, None),), "the first installed "
-                          "backend that takes this study; no rule's backend can", facts)
+            return Choice("fallback", (Step(name, {}, None),), "none of the backends the "
+                          "rules name for this study is " + ("installed and takes it" if
+                          engine is None else f"of engine {engine!r}") + "; this one "
+                          "takes it", facts)
     raise UnsupportedFeature(_refusal(space, directions, facts, engine))
 
 
