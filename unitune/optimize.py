@@ -169,7 +169,7 @@ def _schedule(fn: Objective, steps: list[Step], ledger: Ledger, ran: list[str], 
     i = 0
     while True:
         step, last = steps[i], i == len(steps) - 1
-        held = sum(map(counts_toward_budget, ledger.records()))
+        held = ledger.used_budget()[0]  # read incrementally: not the whole study each step
         until = budget if last or step.until is None else \
             step.until if budget is None else min(step.until, budget)
         if not last and until is not None and held >= until:  # a resumed study: past it
@@ -183,7 +183,7 @@ def _schedule(fn: Objective, steps: list[Step], ledger: Ledger, ran: list[str], 
         interrupted, driver, seconds = _segment(fn, step, ledger, until, timeout, **run)
         if interrupted or driver.stop or last:
             return interrupted
-        now = sum(map(counts_toward_budget, ledger.records()))
+        now = ledger.used_budget()[0]
         if until is not None and now < until or budget is not None and now >= budget:
             return False  # exhausted, out of time, or the budget is spent
         if switch_now(step, driver.objective_seconds, seconds - driver.objective_seconds):
