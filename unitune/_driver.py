@@ -31,6 +31,7 @@ from unitune.adapters.base import (
 )
 from unitune.errors import ObjectiveError, StopStudy
 from unitune.ledger import BudgetSpent, Ledger
+from unitune.ledger._drawn import record_drawn
 from unitune.records import TrialRecord, TrialState
 from unitune.trial import Objective, Trial
 
@@ -212,6 +213,8 @@ class Driver:
     def _write(self, proposal: Proposal, outcome: Outcome) -> None:
         ledger, trial_id = self.ledger, proposal.trial_id
         assert trial_id is not None
+        if ledger.quantiles:  # the value each quantile param gave the objective
+            record_drawn(ledger.storage, trial_id, ledger.quantiles)
         if outcome.constraints is not None:
             ledger.set_constraints(trial_id, outcome.constraints)
             if not self.adapter.capabilities.constraints and not self.warned_constraints:

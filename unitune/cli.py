@@ -88,7 +88,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Join a stored study with the space, directions, backend, options and budget the
     ledger holds; run the objective given here (the ledger's: --objective-from-ledger)."""
     from unitune._secrets import storage_name
-    from unitune._worker import worker_objective
+    from unitune._worker import joined_space, worker_objective
     from unitune.ledger import wait_for_study
     from unitune.optimize import joining
 
@@ -103,7 +103,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.objective_from_ledger:
         print(f"worker runs the objective the ledger names: {spec!r}", file=sys.stderr,
               flush=True)
-    objective = load_objective(spec).function
+    loaded = load_objective(spec)
+    objective, space = loaded.function, joined_space(args.study, ledger.space, loaded.module)
     options = {**(settings.get("options") or {}), **dict(parse_option(o) for o in args.option)}
     n_trials = args.n_trials or settings.get("n_trials")
     timeout = args.timeout or (settings.get("timeout") if n_trials is None else None)
@@ -113,7 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
               f"{'until it holds ' + str(n_trials) + ' trials' if n_trials else ''}"
               f"{' for ' + str(timeout) + ' s' if timeout else ''}", flush=True)
     with joining():  # the study keeps the settings of the run that started it
-        return _optimize(args, objective, ledger.space, backend=settings["backend"],
+        return _optimize(args, objective, space, backend=settings["backend"],
                          directions=list(ledger.directions), metrics=ledger.metrics,
                          options=options, n_trials=n_trials, timeout=timeout,
                          seed=args.seed, study=args.study,

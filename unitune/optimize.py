@@ -3,6 +3,7 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
+from unitune.space._choices import Codec, DecodingCallback, codec_for, decode_result
 from unitune.trial import Objective
 
 __all__ = ["joining", "optimize"]
@@ -92,15 +94,15 @@ def optimize(
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
-    callbacks = _checked_callbacks(callbacks)
-    adapter_cls, steps, label = _steps(backend, options or {}, space, dirs, fn, n_trials,
+    codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
+    adapter_cls, steps, label = _steps(backend, options or {}, stored, dirs, fn, n_trials,
                                        timeout, n_workers, executor)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
-    budget = n_trials if n_trials is not None else adapter_cls.budget(space)
+    budget = n_trials if n_trials is not None else adapter_cls.budget(stored)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-    ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
+    ledger = Ledger.open(storage, study_name, stored, dirs, metric_names)
     ledger.recover_stale()
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
         ledger.record_settings({  # auto's study: a worker joins with auto's own choice
@@ -112,7 +114,7 @@ def optimize(
                        None if storage is None else storage_name(storage)))
     return _run(fn, steps, ledger, seed=seed, n_workers=n_workers, budget=budget,
                 timeout=timeout, hooks=hooks, on_failure=on_failure, progress=progress,
-                execution=execution, label=label)
+                execution=execution, label=label, codec=codec)
 
 
 def _steps(backend: str, options: Mapping[str, Any], space: Space, dirs: tuple[str, ...],
@@ -135,7 +137,7 @@ def _steps(backend: str, options: Mapping[str, Any], space: Space, dirs: tuple[s
 def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,
          n_workers: int, budget: int | None, timeout: float | None, hooks: StudyHooks,
          on_failure: str, progress: bool = False, execution: Execution | None = None,
-         label: str | None = None) -> Result:
+         label: str | None = None, codec: Codec | None = None) -> Result:
     """Run the steps (one backend, or auto's schedule) on the ledger, then close it."""
     bar = Progress(ledger, budget, timeout) if progress else None
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -157,12 +159,12 @@ def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
     if label is not None:  # auto: what ran (a schedule cut short names its first steps)
         label = "auto: " + " > ".join(dict.fromkeys(ran or [steps[0].backend]))
-    return hooks.end(ledger.result(backend=label or steps[0].backend, interrupted=interrupted))
+    result = ledger.result(backend=label or steps[0].backend, interrupted=interrupted)
+    return hooks.end(result if codec is None else decode_result(codec, result))
 
 
 def _schedule(fn: Objective, steps: list[Step], ledger: Ledger, ran: list[str], *,
-              budget: int | None,
-              deadline: float | None, **run: Any) -> bool:
+              budget: int | None, deadline: float | None, **run: Any) -> bool:
     """Each step's backend until the study holds its ``until`` trials (auto's schedule,
     ``adapters/auto.py``), the next one warm-started from the ledger. True if
     interrupted."""
@@ -222,6 +224,17 @@ def _segment(fn: Objective, step: Step, ledger: Ledger, budget: int | None,
     start = time.perf_counter()
     interrupted = driver.run(target, timeout, n_workers)
     return interrupted, driver, time.perf_counter() - start
+
+
+def _stored_form(space: Space, fn: Objective, callbacks: list[Callable[[TrialRecord], Any]],
+                 ) -> tuple[Codec | None, Space, Objective, list[Callable[[TrialRecord], Any]]]:
+    """What engines and the ledger see (labels of objects, quantiles: ``space._choices``),
+    and the objective and callbacks given the user's values back."""
+    codec = codec_for(space)
+    if codec is None:  # plain values: stored as given
+        return None, space, fn, callbacks
+    return (codec, codec.stored, dataclasses.replace(fn, decode=codec.decode),
+            [DecodingCallback(c, codec) for c in callbacks])
 
 
 def _inside(space: Space, records: list[TrialRecord],

@@ -133,6 +133,8 @@ class Objective:
     n_args: int
     n_values: int
     metrics: tuple[str, ...] | None = None
+    # stored params -> the user's values (objects, ppf of a quantile): ``space._choices``
+    decode: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, fn: Callable[..., Any], n_values: int,
@@ -146,6 +148,8 @@ class Objective:
         exc: BaseException | None = None
         interrupted = wrong_count = False
         try:
+            if self.decode is not None:
+                trial.params = self.decode(trial.params)
             if self.n_args == 1:
                 out = self.fn(dict(trial.params))
             else:

@@ -3,7 +3,7 @@ marked: its samplers and tools read them."""
 
 from __future__ import annotations
 
-__all__ = ["CONSTRAINTS_ATTR", "ERROR_ATTR", "FIXED_PARAMS_ATTR", "HISTORY_ATTR",
+__all__ = ["CONSTRAINTS_ATTR", "DRAWN_ATTR", "ERROR_ATTR", "FIXED_PARAMS_ATTR", "HISTORY_ATTR",
            "INTERRUPTED_ATTR", "METRICS_ATTR", "RUN_ATTR", "SETTINGS_ATTR", "SPACE_ATTR",
            "TRACEBACK_ATTR", "WORKER_ATTR"]
 
@@ -20,4 +20,5 @@ TRACEBACK_ATTR = "unitune:traceback"  # the objective's traceback, its last 8,00
 INTERRUPTED_ATTR = "unitune:interrupted"  # cut short: re-run, not counted in the budget
 CONSTRAINTS_ATTR = "constraints"  # Optuna's: its samplers read it (<= 0 feasible)
 FIXED_PARAMS_ATTR = "fixed_params"  # Optuna's: the params of a queued (WAITING) trial
+DRAWN_ATTR = "unitune:drawn"  # {param: ppf(q)} for params stored as a quantile (_drawn.py)
 HISTORY_ATTR = "unitune:params_history"  # PBT: each exploit's step, donor and new params
