@@ -4,6 +4,7 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -12,6 +13,14 @@ from contextvars import ContextVar
 from typing import Any
 
 from unitune import adapters
+from unitune._batches import check_deterministic
+from unitune._by_run import (
+    PLACEHOLDER,
+    RandomOnly,
+    by_run_adapter,
+    check_by_run,
+    run_discovering,
+)
 from unitune._checks import (
     check_directions,
     check_metrics,
@@ -30,6 +39,7 @@ from unitune.adapters.auto import Choice, Step, extended, facts_of, switch_now
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
+from unitune.ledger._by_run import open_by_run
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
 from unitune.space._choices import Codec, DecodingCallback, codec_for, decode_result
@@ -71,73 +81,90 @@ def optimize(
     study_name: str | None = None,
     options: Mapping[str, Any] | None = None,
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
-    on_failure: str = "continue",
-    progress: bool = False,
+    on_failure: str = "continue", progress: bool = False, deterministic: bool = False,
     executor: str | None = None, trial_timeout: float | None = None,
     trial_memory: int | str | None = None, timeout_policy: str = "finish",
 ) -> Result:
-    """Tune ``objective`` over ``space`` with ``backend`` ("auto": ``adapters/auto.py``).
+    """Tune ``objective`` over ``space`` with ``backend``; return every trial and the best.
 
     ``objective(params)`` or ``objective(params, trial)`` returns a number, a sequence
     (one value per direction) or a dict keyed by ``metrics``; NaN, inf or -inf fails the
-    trial with that reason, as an exception does. ``n_trials`` is the number of finished
-    trials the study should hold: re-running a stored study (same ``storage`` and
-    ``study_name``) finishes it instead of starting over. ``callbacks``
+    trial with that reason, as an exception does. ``n_trials`` is the number
+    of finished trials the study should hold: re-running a stored study (same
+    ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
-    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``."""
+    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``;
+    ``deterministic``: ``_batches.py``; ``space=None``: ``objective(trial)`` calls
+    ``trial.suggest_*`` (``_by_run.py``)."""
     _refuse_a_study_started_on_import()
-    space = Space.coerce(space)
+    by_run, space = space is None, for_backend(space, backend)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
-    fn = Objective.of(objective, len(dirs), metric_names)
+    fn = Objective.of(objective, len(dirs), metric_names, by_run=by_run)
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
     adapter_cls, steps, label = _steps(backend, options or {}, stored, dirs, fn, n_trials,
-                                       timeout, n_workers, executor)
+                                       timeout, n_workers, executor, deterministic, by_run)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
-    budget = n_trials if n_trials is not None else adapter_cls.budget(stored)
+    budget = n_trials if n_trials is not None or by_run else adapter_cls.budget(stored)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-    ledger = Ledger.open(storage, study_name, stored, dirs, metric_names)
-    ledger.recover_stale()
+    ledger = _open(storage, study_name, stored, dirs, metric_names, adapter_cls.name, by_run)
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
         ledger.record_settings({  # auto's study: a worker joins with auto's own choice
             "objective": objective_ref(objective), "backend": label and backend or adapter_cls.name,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
-                       label or adapter_cls.name,
-                       None if storage is None else storage_name(storage)))
+                       label or adapter_cls.name, storage_name(storage) if storage else None))
     return _run(fn, steps, ledger, seed=seed, n_workers=n_workers, budget=budget,
                 timeout=timeout, hooks=hooks, on_failure=on_failure, progress=progress,
-                execution=execution, label=label, codec=codec)
+                execution=execution, label=label, codec=codec,
+                batches=deterministic and n_workers > 1)
 
 
 def _steps(backend: str, options: Mapping[str, Any], space: Space, dirs: tuple[str, ...],
            fn: Objective, n_trials: int | None, timeout: float | None, n_workers: int,
-           executor: str | None) -> tuple[type[BaseAdapter], list[Step], str | None]:
+           executor: str | None, deterministic: bool, by_run: bool
+           ) -> tuple[type[BaseAdapter], list[Step], str | None]:
     """(the first backend's class, the steps to run, auto's label): ``backend`` alone, or
     ``backend="auto"``'s schedule (``adapters/auto.py``)."""
-    adapter_cls = _checked_backend(backend, space, dirs, options, n_workers)
+    def checked(name: str, opts: Mapping[str, Any]) -> type[BaseAdapter]:
+        return _checked_backend(name, space, dirs, opts, n_workers, deterministic,
+                                executor if by_run else False)
+    adapter_cls = checked(backend, options)
     if not getattr(adapter_cls, "auto", False):
         return adapter_cls, [Step(adapter_cls.name, options, None)], None
-    choice: Choice = adapter_cls.choose(space, dirs, facts_of(  # type: ignore[attr-defined]
-        space, dirs, n_trials=n_trials, timeout=timeout, reports=fn.n_args == 2,
-        n_workers=n_workers, executor=executor))
+    facts = facts_of(space, dirs, n_trials=n_trials, timeout=timeout, reports=fn.n_args == 2,
+                     n_workers=n_workers, executor=executor)
+    if by_run:  # define-by-run: what the objective asks for is known only as it runs
+        facts = dataclasses.replace(facts, conditional=True)
+    choice: Choice = adapter_cls.choose(space, dirs, facts)  # type: ignore[attr-defined]
     logger.info("%s", choice.line())
-    first = _checked_backend(choice.steps[0].backend, space, dirs, choice.steps[0].options,
-                             n_workers)
-    return first, list(choice.steps), choice.label
+    return checked(choice.steps[0].backend, choice.steps[0].options), list(choice.steps), \
+        choice.label
+
+
+def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, ...],
+          metrics: tuple[str, ...] | None, backend: str, by_run: bool) -> Ledger:
+    """The study, created or resumed (``by_run``: define-by-run, ``space`` unused), its
+    stale trials recovered."""
+    ledger = (open_by_run(storage, study_name, dirs, metrics) if by_run
+              else Ledger.open(storage, study_name, space, dirs, metrics))
+    ledger.backend = backend
+    ledger.recover_stale()
+    return ledger
 
 
 def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,
          n_workers: int, budget: int | None, timeout: float | None, hooks: StudyHooks,
          on_failure: str, progress: bool = False, execution: Execution | None = None,
-         label: str | None = None, codec: Codec | None = None) -> Result:
+         label: str | None = None, codec: Codec | None = None, batches: bool = False
+         ) -> Result:
     """Run the steps (one backend, or auto's schedule) on the ledger, then close it."""
     bar = Progress(ledger, budget, timeout) if progress else None
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -147,7 +174,8 @@ def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,
             ran: list[str] = []  # the steps' backends that ran, in order
             interrupted = _schedule(fn, steps, ledger, ran, seed=seed, n_workers=n_workers,
                                     budget=budget, deadline=deadline, hooks=hooks,
-                                    on_failure=on_failure, bar=bar, execution=execution)
+                                    on_failure=on_failure, bar=bar, execution=execution,
+                                    batches=batches)
     except BaseException:
         hooks.failed()
         raise
@@ -196,33 +224,49 @@ def _schedule(fn: Objective, steps: list[Step], ledger: Ledger, ran: list[str], 
 
 def _segment(fn: Objective, step: Step, ledger: Ledger, budget: int | None,
              timeout: float | None, *, seed: int | None, n_workers: int, hooks: StudyHooks,
-             on_failure: str, bar: Progress | None,
-             execution: Execution | None) -> tuple[bool, Driver, float]:
+             on_failure: str, bar: Progress | None, execution: Execution | None,
+             batches: bool) -> tuple[bool, Driver, float]:
     """Build the step's adapter, tell it the study so far, and run the trials still to
     run up to ``budget``: (interrupted, the driver, its seconds)."""
-    adapter_cls = adapters.get(step.backend)
+    adapter_cls, options = adapters.get(step.backend), step.options
+    if batches:  # deterministic=True: the engine's own setting for batches
+        options = adapter_cls.batch_options(options)
     existing = ledger.records()
-    assert ledger.space is not None
     # a resumed study's engine continues from where the ledger is, never replays its seed
     engine_seed = adapter_cls.engine_seed(None if seed is None else int(seed), len(existing))
-    adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
-                          n_workers=n_workers, options=step.options, ledger=ledger)
-    finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()], adapter)
-    if finished:
-        adapter.warm_start(finished)
+    adapter: BaseAdapter | None
+    if fn.n_args == 0:  # define-by-run
+        adapter = by_run_adapter(adapter_cls, ledger, ledger.directions, engine_seed,
+                                 n_workers, options, existing)
+    else:
+        assert ledger.space is not None
+        adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
+                              n_workers=n_workers, options=options, ledger=ledger)
+        finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()],
+                           adapter)
+        if finished:
+            adapter.warm_start(finished)
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
+    then = None
+    if adapter is None:  # Ray on a define-by-run objective: the space is discovered first
+        adapter = RandomOnly(ledger.directions, seed=engine_seed, n_workers=1, options={},
+                             ledger=ledger)
+        then = functools.partial(by_run_adapter, adapter_cls, ledger, ledger.directions,
+                                 engine_seed, n_workers, options)
     driver = Driver(fn, adapter, ledger, hooks.callbacks, on_failure,
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     driver.pool = None if execution is None else execution.pool(driver)
-    if ledger.shared and not isinstance(adapter, LoopAdapter):
+    driver.deterministic = batches  # n_workers at a time, told in proposal order
+    if ledger.shared and not isinstance(adapter, LoopAdapter) and then is None:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
     if bar is not None:
         driver.callbacks.append(bar)
     start = time.perf_counter()
-    interrupted = driver.run(target, timeout, n_workers)
+    interrupted = (driver.run(target, timeout, n_workers) if then is None
+                   else run_discovering(driver, then, target, timeout, n_workers))
     return interrupted, driver, time.perf_counter() - start
 
 
@@ -261,7 +305,12 @@ def _why_outside(space: Space, params: Mapping[str, Any]) -> str:
     """What makes ``params`` no point of ``space``: the first parameter that is wrong."""
     if space.branches:
         return f"params {dict(params)!r} fit no branch of the space"
+    active = set(space.active(params))  # a conditional space: the active ones only
     for name, dist in space.items():
+        if name not in active:
+            if name in params:
+                return f"it has {name!r}, which its other values make inactive"
+            continue
         if name not in params:
             return f"it has no value for {name!r}"
         if not dist.contains(params[name]):
@@ -308,12 +357,35 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
     return checked
 
 
+def for_backend(space: Any, backend: str) -> Space:
+    """The space ``optimize`` was given as a ``Space`` (None: a define-by-run study's
+    placeholder); a union of sub-spaces (a list of param grids) as the conditional space
+    with the same points, for every backend but those that search a union as it is."""
+    if space is None:
+        return PLACEHOLDER
+    space = Space.coerce(space)
+    if not space.branches:
+        return space
+    adapter_cls = adapters.get(backend)
+    if adapter_cls.unions:
+        return space
+    try:
+        return space.as_conditional()
+    except UnsupportedFeature as exc:
+        raise UnsupportedFeature(f"backend {adapter_cls.name!r}: {exc}") from None
+
+
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],
-                     options: Mapping[str, Any], n_workers: int) -> type[BaseAdapter]:
-    """The adapter class of ``backend``, once it is installed and takes this study."""
+                     options: Mapping[str, Any], n_workers: int,
+                     deterministic: Any = False, by_run: Any = False) -> type[BaseAdapter]:
+    """The adapter class of ``backend``, once it is installed and takes this study
+    (``by_run``: the executor of a define-by-run study; False for another)."""
     adapter_cls = adapters.get(backend)
     adapter_cls.ensure_installed()
+    if by_run is not False:
+        check_by_run(adapter_cls, by_run)
     adapter_cls.validate(space, directions, options)
+    check_deterministic(deterministic, adapter_cls)
     if n_workers > 1 and not adapter_cls.capabilities.parallel:
         raise UnsupportedFeature(f"backend {adapter_cls.name!r} runs one trial at a time; "
                                  "use n_workers=1")

@@ -225,7 +225,8 @@ class AutoAdapter(BaseAdapter):
     auto: ClassVar[bool] = True
     restrict: ClassVar[str | None] = None
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
-                                conditional=True, constraints=True)
+                                conditional="native", constraints=True)
+    unions: ClassVar[bool] = True
     description = ("chooses the backend for the study by the t1 suite's rules "
                    "(`unitune backends --explain SPACE`); auto:ENGINE keeps to one engine")
 

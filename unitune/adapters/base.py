@@ -68,10 +68,17 @@ class Capabilities:
     multi_objective: bool = False
     pruning: bool = False
     parallel: bool = True
-    conditional: bool = False  # a union of sub-spaces (a list of param grids)
+    # How the engine searches a space with conditional (``when=``) parameters: "native"
+    # (the engine sees the hierarchy: define-by-run, nested domains), "flattened" (every
+    # parameter in the engine's vector; the inactive ones are not passed to the
+    # objective nor stored) or "refused".
+    conditional: str = "refused"
     continuous: bool = True  # False: every Float needs a step (grids)
     checkpoints: bool = False
     constraints: bool = False  # the engine searches with ``trial.constraint(...)`` values
+    # ``deterministic=True``: with ``n_workers > 1`` the same seed gives the same trials
+    # (the driver asks in batches of n_workers and tells each batch in proposal order)
+    deterministic: bool = True
 
 
 class Proposal(NamedTuple):
@@ -102,6 +109,8 @@ class Outcome(NamedTuple):
     interrupted: bool = False  # cut short (Ctrl-C, a dead process): re-run on resume
     wrong_count: bool = False  # the objective returned the wrong number of values
     at_deadline: bool = False  # stopped at the study's timeout (timeout_policy='cut')
+    # define-by-run: what the objective's trial.suggest_* gave, {name: (value, Distribution)}
+    asked: dict[str, Any] | None = None
 
 
 class _Wait:
@@ -129,6 +138,9 @@ class BaseAdapter(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     description: ClassVar[str] = ""
     default: ClassVar[bool] = False  # the algorithm chosen by backend="<engine>"
+    unions: ClassVar[bool] = False  # searches a union of sub-spaces as it is (a grid)
+    # why ``deterministic=True`` is refused, where ``capabilities.deterministic`` is False
+    not_deterministic: ClassVar[str] = "its engine cannot propose in a fixed order"
 
     def __init__(self, space: Space, directions: Sequence[str], *, seed: int | None,
                  n_workers: int, options: Mapping[str, Any], ledger: Ledger) -> None:
@@ -175,10 +187,16 @@ class BaseAdapter(ABC):
                 f"backend {cls.name!r} is single-objective; got {len(directions)} directions. "
                 "Use a multi-objective backend (see `unitune backends`), e.g. optuna:nsga2"
             )
-        if space.branches and not caps.conditional:
+        if space.branches and not cls.unions:
             raise UnsupportedFeature(
                 f"backend {cls.name!r} cannot search a union of sub-spaces (a list of "
-                "param grids); use optuna:grid, or one space per run"
+                "param grids) that is no conditional space; use optuna:grid, or one space "
+                "per run"
+            )
+        if space.conditional and caps.conditional == "refused":
+            raise UnsupportedFeature(
+                f"backend {cls.name!r} cannot search a conditional space (parameters with "
+                "when=); see the conditional column of `unitune backends`"
             )
         if not caps.continuous:
             for branch in space.branches or (space,):
@@ -201,6 +219,13 @@ class BaseAdapter(ABC):
         """The number of trials after which the search of ``space`` is exhausted (a grid),
         or None. Known before any work, so a study with no bound is refused up front."""
         return None
+
+    @classmethod
+    def batch_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options of a ``deterministic=True`` run with ``n_workers > 1`` (batches of
+        n_workers proposals): the engine's own setting for batches where the user set
+        none (Optuna's TPE: ``constant_liar=True``)."""
+        return dict(options)
 
     @classmethod
     def engine_seed(cls, seed: int | None, recorded: int) -> int | None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from ray import tune
 
+from unitune._discover import asked_from_json
 from unitune.adapters.base import Host, Outcome, Proposal
 from unitune.adapters.ray import _trainable as rt
 from unitune.adapters.ray._space import Codec
@@ -45,6 +46,7 @@ class _Booked:
     final: dict[str, Any] | None = None
     worker: str | None = None  # host:pid of the Ray worker, from its first result
     history: list[dict[str, Any]] = field(default_factory=list)
+    asked: str | None = None  # define-by-run: the params the trial asked, last reported
 
 
 def _index(trial: Any) -> int:
@@ -94,6 +96,7 @@ class LedgerCallback(tune.Callback):
             booked.worker = f"{result['hostname']}:{result['pid']}"  # Ray adds both
             self._guard(self.host.ran_on, booked.proposal, booked.worker)
         kind = result.get(rt.KIND)
+        booked.asked = result.get(rt.ASKED, booked.asked)
         if kind == rt.REPORT:
             self._guard(self.host.report, booked.proposal, int(result[rt.STEP]),
                         float(result[rt.VALUE]))
@@ -163,6 +166,8 @@ class LedgerCallback(tune.Callback):
         else:
             outcome = Outcome(TrialState.FAIL, interrupted=True, duration=duration,
                               error="interrupted: the study stopped while the trial ran")
+        if booked.asked is not None:
+            outcome = outcome._replace(asked=asked_from_json(booked.asked))
         self.host.end(booked.proposal, outcome)
 
     def exploited(self, trial: Any, source: Any, step: Any) -> None:
