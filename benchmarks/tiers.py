@@ -22,6 +22,9 @@ from typing import Any
 __all__ = ["TIERS", "Entry"]
 
 BASELINE = "optuna:random"
+# backend="auto" (unitune/adapters/auto.py): every family but the parallel one (its
+# figures are wall times of a fixed backend list) and the anchor (a single backend)
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -70,18 +73,22 @@ def _backend(b: Any) -> str:
 # Optuna's GP; it runs in the ml family, at 30 trials.
 SYNTHETIC = ("optuna:tpe", "optuna:gp", "optuna:cmaes", "optuna:qmc", "pymoo:ga", "pymoo:de",
              BASELINE)
+_T1_SYNTHETIC = (*SYNTHETIC, AUTO)
 # The GPs sit out the tabular family: over its 5 categorical parameters (43 one-hot
 # dimensions) Optuna's GP took ~3 min a run here at 50 trials, skopt's forest ~25 s.
 TABULAR = ("optuna:tpe", "pymoo:ga", BASELINE)
+_T1_TABULAR = (*TABULAR, AUTO)
 # skopt's GP runs here (30 trials: ~60 s a run of its own time); Optuna's GP is measured
 # in the synthetic family.
 ML = ("optuna:tpe", "optuna:cmaes", "skopt:gp", "pymoo:ga", BASELINE)
+_T1_ML = (*ML, AUTO)
 # Optuna's multi-objective TPE sits out: ~65 s a run at 500 trials here, growing with the
 # square of the trials. 2,000 trials: 20 generations of 100 (below ~1,000, the 30-variable
 # ZDT fronts are all beyond the reference point and every hypervolume is 0). Most of a
 # run's time is the ledger (Optuna writes each of the 30 parameters as its own journal
 # record): ~17 s a run in its own journal, 4 s in memory, for random search.
 MULTI = ("pymoo:nsga2", "optuna:nsga2", BASELINE)
+_T1_MULTI = (*MULTI, AUTO)
 TABULAR_PROBLEMS = [f"hpobench-{d}" for d in ("phoneme", "vehicle", "australian", "kc1",
                                                "segment", "blood_transfusion", "credit_g")]
 TABULAR_PROBLEMS += [f"fcnet-{d}" for d in ("naval_propulsion", "parkinsons_telemonitoring",
@@ -107,11 +114,11 @@ T0 = [
 
 T1 = [
     *_family("synthetic", ["branin", "hartmann6", "ackley10", "rosenbrock6", "ackley-mixed"],
-             SYNTHETIC, 100, 10),
-    *_family("tabular", TABULAR_PROBLEMS, TABULAR, 50, 10),
-    *_family("ml", ["svm-digits", "rf-breast", "xgb-diabetes"], ML, 30, 10),
+             _T1_SYNTHETIC, 100, 10),
+    *_family("tabular", TABULAR_PROBLEMS, _T1_TABULAR, 50, 10),
+    *_family("ml", ["svm-digits", "rf-breast", "xgb-diabetes"], _T1_ML, 30, 10),
     *_family("multi-objective", ["zdt1", "zdt2", "zdt3", "dtlz2", "hpobench-mo-credit_g"],
-             MULTI, 2000, 10),
+             _T1_MULTI, 2000, 10),
     # the anchor: NSGA-II at 20,000 evaluations (population 100 x 200 generations)
     # (its own family "anchor": one backend, so it stays out of the multi-objective ranks)
     *_family("anchor", ["zdt1"], ("pymoo:nsga2",), 20_000, 10, suffix="-20k"),
@@ -132,6 +139,7 @@ def _multifidelity(n_trials: int, seeds: int) -> list[Entry]:
     from benchmarks.multifidelity import PAIRED_FULL_TRAINING, VARIANTS
 
     chosen = tuple(v for v in VARIANTS if v[0] != PAIRED_FULL_TRAINING)  # t2 has it
+    chosen += ((AUTO, AUTO, {}),)
     return [Entry("mlp_digits", "multi-fidelity", chosen, n_trials, seeds)]
 
 

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "unitune.trial": 4, "unitune._procpool": 4, "unitune._procworker": 4,
     "unitune.adapters.optuna": 5, "unitune.adapters.skopt": 5, "unitune.adapters.pymoo": 5,
     "unitune.adapters.ray": 5, "unitune.adapters._optuna_options": 5,
+    "unitune.adapters.auto": 5, "unitune.adapters._auto_rules": 5,
     "unitune._driver": 6, "unitune._batches": 6, "unitune._executor": 6, "unitune.optimize": 6, "unitune._progress": 6,
     "unitune._by_run": 6,
     "unitune.sklearn": 7, "unitune._cv_results": 7,
@@ -33,7 +34,8 @@ LAYERS: dict[str, int] = {
     "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,
     "unitune.compare": 7, "unitune._compare_cli": 7, "unitune._cli_common": 7,
     "unitune.plots": 7, "unitune._fit": 7, "unitune._plot_cli": 7, "unitune._export": 7,
-    "unitune._dashboard_cli": 7, "unitune._mlflow_cli": 7, "unitune.integrations": 7,
+    "unitune._dashboard_cli": 7, "unitune._mlflow_cli": 7,
+    "unitune._auto_cli": 7, "unitune.integrations": 7,
     "unitune": 7,
 }
 MAX_FILE_LINES = 400

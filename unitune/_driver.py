@@ -91,6 +91,7 @@ class Driver:
         self.shared_budget: int | None = None  # set when other processes may share the study
         self.sigint: Interrupts | None = None  # the SIGINT handler while the loop runs
         self.pool: Callable[[int], TrialThreads] | None = None  # executor='process'
+        self.objective_seconds = 0.0  # spent in evaluate(): in the objective, this process
         self.deterministic = False  # n_workers > 1 run in batches (_batches.py)
 
     def budget_left(self) -> bool:
@@ -189,7 +190,11 @@ class Driver:
         return proposal
 
     def evaluate(self, proposal: Proposal) -> Outcome:
-        return self.objective(_LocalTrial(self, proposal))
+        start = time.perf_counter()
+        try:
+            return self.objective(_LocalTrial(self, proposal))
+        finally:  # what auto's schedule weighs against the engine's own time
+            self.objective_seconds += time.perf_counter() - start
 
     def conclude(self, proposal: Proposal, outcome: Outcome) -> None:
         """Finish a trial: the ledger, the engine, the failure policy, the callbacks."""

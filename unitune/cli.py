@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from unitune._auto_cli import add_explain_flags, choice_line
 from unitune._cli_common import (
     DEFAULT_STORAGE,
     add_deterministic_flag,
@@ -40,7 +41,11 @@ class _Parser(argparse.ArgumentParser):
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_backends(args: argparse.Namespace) -> int:
+    from unitune._auto_cli import explain
     from unitune.adapters import backends
+
+    if args.explain is not None:
+        return explain(args)
 
     yes = {True: "yes", False: "-"}
     rows = []
@@ -75,6 +80,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"study {study!r}: {', '.join(directions)} with {args.backend}, "
           f"{args.n_trials or 'unlimited'} trials, seed {args.seed}, in "
           f"{storage_name(storage_arg(args, must_exist=False))}", flush=True)
+    line = choice_line(args.backend, space, directions, target.function, n_trials=args.n_trials,
+                       timeout=args.timeout, workers=args.workers, executor=args.executor)
+    if line is not None:
+        print(line, flush=True)
     return _optimize(args, target.function, space, backend=args.backend,
                      directions=directions, metrics=args.metric,
                      options=options, n_trials=args.n_trials, timeout=args.timeout,
@@ -291,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("backends", help="list the backends and what each supports")
+    add_explain_flags(p, _positive)
     p.set_defaults(func=cmd_backends)
 
     p = sub.add_parser("run", help="tune FILE.py:FUNCTION over a space")

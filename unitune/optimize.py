@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,6 +35,7 @@ from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
 from unitune._progress import Progress
 from unitune._secrets import scrub_values, storage_name
+from unitune.adapters.auto import Choice, Step, extended, facts_of, switch_now
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -104,8 +106,8 @@ def optimize(
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
     codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
-    adapter_cls = _checked_backend(backend, stored, dirs, options or {}, n_workers, deterministic,
-                                   executor if by_run else False)
+    adapter_cls, steps, label = _steps(backend, options or {}, stored, dirs, fn, n_trials,
+                                       timeout, n_workers, executor, deterministic, by_run)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
     budget = n_trials if n_trials is not None or by_run else adapter_cls.budget(stored)
@@ -113,16 +115,38 @@ def optimize(
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
     ledger = _open(storage, study_name, stored, dirs, metric_names, adapter_cls.name, by_run)
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
-        ledger.record_settings({
-            "objective": objective_ref(objective), "backend": adapter_cls.name,
+        ledger.record_settings({  # auto's study: a worker joins with auto's own choice
+            "objective": objective_ref(objective), "backend": label and backend or adapter_cls.name,
             "n_trials": n_trials, "timeout": timeout, "seed": seed,
             "options": scrub_values(dict(options or {})), "on_failure": on_failure})
     hooks = StudyHooks(callbacks, StudyInfo(ledger.study_name, ledger.directions, ledger.metrics,
-                       adapter_cls.name, None if storage is None else storage_name(storage)))
-    return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
-                budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution, codec=codec,
+                       label or adapter_cls.name, storage_name(storage) if storage else None))
+    return _run(fn, steps, ledger, seed=seed, n_workers=n_workers, budget=budget,
+                timeout=timeout, hooks=hooks, on_failure=on_failure, progress=progress,
+                execution=execution, label=label, codec=codec,
                 batches=deterministic and n_workers > 1)
+
+
+def _steps(backend: str, options: Mapping[str, Any], space: Space, dirs: tuple[str, ...],
+           fn: Objective, n_trials: int | None, timeout: float | None, n_workers: int,
+           executor: str | None, deterministic: bool, by_run: bool
+           ) -> tuple[type[BaseAdapter], list[Step], str | None]:
+    """(the first backend's class, the steps to run, auto's label): ``backend`` alone, or
+    ``backend="auto"``'s schedule (``adapters/auto.py``)."""
+    def checked(name: str, opts: Mapping[str, Any]) -> type[BaseAdapter]:
+        return _checked_backend(name, space, dirs, opts, n_workers, deterministic,
+                                executor if by_run else False)
+    adapter_cls = checked(backend, options)
+    if not getattr(adapter_cls, "auto", False):
+        return adapter_cls, [Step(adapter_cls.name, options, None)], None
+    facts = facts_of(space, dirs, n_trials=n_trials, timeout=timeout, reports=fn.n_args == 2,
+                     n_workers=n_workers, executor=executor)
+    if by_run:  # define-by-run: what the objective asks for is known only as it runs
+        facts = dataclasses.replace(facts, conditional=True)
+    choice: Choice = adapter_cls.choose(space, dirs, facts)  # type: ignore[attr-defined]
+    logger.info("%s", choice.line())
+    return checked(choice.steps[0].backend, choice.steps[0].options), list(choice.steps), \
+        choice.label
 
 
 def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, ...],
@@ -136,12 +160,75 @@ def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, .
     return ledger
 
 
-def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
-         n_workers: int, options: Mapping[str, Any], budget: int | None,
-         timeout: float | None, hooks: StudyHooks, on_failure: str,
-         progress: bool = False, execution: Execution | None = None,
-         codec: Codec | None = None, batches: bool = False) -> Result:
-    """Build the adapter, tell it the study so far, and run the trials still to run."""
+def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,
+         n_workers: int, budget: int | None, timeout: float | None, hooks: StudyHooks,
+         on_failure: str, progress: bool = False, execution: Execution | None = None,
+         label: str | None = None, codec: Codec | None = None, batches: bool = False
+         ) -> Result:
+    """Run the steps (one backend, or auto's schedule) on the ledger, then close it."""
+    bar = Progress(ledger, budget, timeout) if progress else None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        hooks.start()
+        with engine_messages_once():
+            ran: list[str] = []  # the steps' backends that ran, in order
+            interrupted = _schedule(fn, steps, ledger, ran, seed=seed, n_workers=n_workers,
+                                    budget=budget, deadline=deadline, hooks=hooks,
+                                    on_failure=on_failure, bar=bar, execution=execution,
+                                    batches=batches)
+    except BaseException:
+        hooks.failed()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        ledger.close()
+    if interrupted:
+        logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
+    if label is not None:  # auto: what ran (a schedule cut short names its first steps)
+        label = "auto: " + " > ".join(dict.fromkeys(ran or [steps[0].backend]))
+    result = ledger.result(backend=label or steps[0].backend, interrupted=interrupted)
+    return hooks.end(result if codec is None else decode_result(codec, result))
+
+
+def _schedule(fn: Objective, steps: list[Step], ledger: Ledger, ran: list[str], *,
+              budget: int | None, deadline: float | None, **run: Any) -> bool:
+    """Each step's backend until the study holds its ``until`` trials (auto's schedule,
+    ``adapters/auto.py``), the next one warm-started from the ledger. True if
+    interrupted."""
+    i = 0
+    while True:
+        step, last = steps[i], i == len(steps) - 1
+        held = ledger.used_budget()[0]  # read incrementally: not the whole study each step
+        until = budget if last or step.until is None else \
+            step.until if budget is None else min(step.until, budget)
+        if not last and until is not None and held >= until:  # a resumed study: past it
+            i += 1
+            continue
+        timeout = None if deadline is None else deadline - time.monotonic()
+        if timeout is not None and timeout <= 0:
+            return False
+        ledger.backend = step.backend
+        ran.append(step.backend)
+        interrupted, driver, seconds = _segment(fn, step, ledger, until, timeout, **run)
+        if interrupted or driver.stop or last:
+            return interrupted
+        now = ledger.used_budget()[0]
+        if until is not None and now < until or budget is not None and now >= budget:
+            return False  # exhausted, out of time, or the budget is spent
+        if switch_now(step, driver.objective_seconds, seconds - driver.objective_seconds):
+            i += 1
+        else:
+            steps[i] = extended(step, now)
+
+
+def _segment(fn: Objective, step: Step, ledger: Ledger, budget: int | None,
+             timeout: float | None, *, seed: int | None, n_workers: int, hooks: StudyHooks,
+             on_failure: str, bar: Progress | None, execution: Execution | None,
+             batches: bool) -> tuple[bool, Driver, float]:
+    """Build the step's adapter, tell it the study so far, and run the trials still to
+    run up to ``budget``: (interrupted, the driver, its seconds)."""
+    adapter_cls, options = adapters.get(step.backend), step.options
     if batches:  # deterministic=True: the engine's own setting for batches
         options = adapter_cls.batch_options(options)
     existing = ledger.records()
@@ -175,25 +262,12 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
-    bar = Progress(ledger, budget, timeout) if progress else None
     if bar is not None:
         driver.callbacks.append(bar)
-    try:
-        hooks.start()
-        with engine_messages_once():
-            interrupted = (driver.run(target, timeout, n_workers) if then is None
-                           else run_discovering(driver, then, target, timeout, n_workers))
-    except BaseException:
-        hooks.failed()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        ledger.close()
-    if interrupted:
-        logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
-    result = ledger.result(backend=adapter_cls.name, interrupted=interrupted)
-    return hooks.end(result if codec is None else decode_result(codec, result))
+    start = time.perf_counter()
+    interrupted = (driver.run(target, timeout, n_workers) if then is None
+                   else run_discovering(driver, then, target, timeout, n_workers))
+    return interrupted, driver, time.perf_counter() - start
 
 
 def _stored_form(space: Space, fn: Objective, callbacks: list[Callable[[TrialRecord], Any]],

@@ -46,7 +46,8 @@ def _load() -> None:
 
 
 def get(name: str) -> type[BaseAdapter]:
-    """The adapter class for ``name`` (``"optuna"`` means its default, ``optuna:tpe``)."""
+    """The adapter class for ``name`` (``"optuna"`` means its default, ``optuna:tpe``;
+    ``"auto"`` the choice of ``auto.py``, ``"auto:optuna"`` that choice within Optuna)."""
     _load()
     if not isinstance(name, str):
         raise UnknownBackend(f"backend must be a string like 'optuna:tpe', got {name!r}")
@@ -55,6 +56,8 @@ def get(name: str) -> type[BaseAdapter]:
     defaults = [c for c in _REGISTRY.values() if c.engine == name and c.default]
     if defaults:
         return defaults[0]
+    if name.startswith("auto:") and "auto:any" in _REGISTRY:  # auto:<engine> (auto.py)
+        return _REGISTRY["auto:any"].restricted(name[5:])  # type: ignore[attr-defined]
     raise UnknownBackend(
         f"unknown backend {name!r}; known backends: {', '.join(sorted(_REGISTRY))}"
     )
