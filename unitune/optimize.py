@@ -132,6 +132,8 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     driver.pool = None if execution is None else execution.pool(driver)
+    if isinstance(adapter, LoopAdapter) and execution is not None:  # the engine stops trials
+        adapter.trial_timeout, adapter.cut_after = execution.trial_timeout, execution.cut_after
     if ledger.shared and not isinstance(adapter, LoopAdapter):
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
