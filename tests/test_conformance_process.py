@@ -13,6 +13,7 @@ import time
 
 import pytest
 from test_conformance import FAST_OPTIONS, noise, space_for
+from test_executor import gone, ran_in
 
 import unitune as ut
 from unitune.adapters import backends
@@ -43,9 +44,12 @@ def test_a_hung_trial_times_out_and_a_dead_worker_fails_only_its_trial(info):
     assert errors == {1: "timed out after 2 s",
                       2: "the trial's worker process exited with code 3"}
     assert len(result.trials) == 6 and len(result.completed) == 4
-    assert result.trials[1].duration < 15  # killed at 2 s, not at 30
-    workers = {t.worker for t in result.trials}
-    assert f"{os.uname().nodename}:{os.getpid()}" not in workers  # all ran in workers
+    # killed (it would have completed after its sleep): its worker process is gone. Its
+    # recorded duration counts from when the ledger started it, which includes a worker
+    # still starting on a loaded machine: not a bound to test here (test_executor.py has
+    # the figure for a warm worker)
+    assert gone(ran_in(result.trials[1]))
+    assert os.getpid() not in {ran_in(t) for t in result.trials}  # all ran in workers
 
 
 def test_an_objective_that_cannot_be_pickled_is_refused_before_any_trial(info, tmp_path):

@@ -55,7 +55,7 @@ def test_hung_and_crashed_ray_trials_fail_with_their_reason_and_the_study_goes_o
     for number in (1, 2):
         hung = by_number[number]
         assert (hung.state, hung.error) == (ut.TrialState.FAIL, "timed out after 2 s")
-        assert hung.duration < 15  # stopped at 2 s (Tune checks every 0.1 s), not at 30
+        assert hung.duration < 25  # stopped at 2 s (Tune checks every 0.1 s), not at 30
         assert pid_of(hung) != os.getpid()  # where it ran: the Ray actor that was killed
     crashed = by_number[3]
     assert crashed.state is ut.TrialState.FAIL and crashed.error.startswith("RayError: ")
