@@ -10,7 +10,10 @@ its number; the others are new trials numbered in Ray's order after the study's
 last trial (so the worker knows its number without asking). A trial Ray stops
 without a final report was stopped by the scheduler: PRUNED. One cut short by the
 end of the run (timeout, a callback's StopStudy, an error) is recorded as
-interrupted, so that resuming re-runs it.
+interrupted, so that resuming re-runs it. ``trial_timeout`` and ``timeout_policy='cut'``
+are applied here too (``Limits``, checked at each turn of Tune's loop): a trial past its
+limit has its Ray actor killed (its thread could not be stopped) and ends FAIL with the
+reason; Tune starts a new actor for the next trial.
 
 This module imports Ray: it is imported only when a Ray backend runs.
 """
