@@ -70,9 +70,9 @@ def test_hung_and_crashed_ray_trials_fail_with_their_reason_and_the_study_goes_o
 
 def test_a_ray_trial_timeout_under_on_failure_stop_ends_the_study_with_the_reason():
     with pytest.raises(ut.ObjectiveError, match="trial 1 failed and on_failure='stop': "
-                       "timed out after 1 s"):
+                       "timed out after 2 s"):
         ut.optimize(sleeps_after_the_first, SPACE, backend="ray:random", n_trials=4,
-                    seed=0, trial_timeout=1, on_failure="stop")
+                    seed=0, trial_timeout=2, on_failure="stop")
 
 
 def test_timeout_policy_cut_stops_the_running_ray_trials_at_the_study_timeout():
