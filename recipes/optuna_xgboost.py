@@ -2,9 +2,10 @@
 
 Slide 4's objective cross-validates an ``XGBClassifier`` over six parameters with
 ``trial.suggest_*`` and Optuna maximises the mean 5-fold accuracy over 100 trials. The
-slide writes the space inside the objective (define-by-run); unitune cannot run such an
-objective yet (issue 14, which will rewrite this recipe that way), so here the same six
-parameters and ranges are a ``SPACE`` and the objective receives them as ``params``. The
+objective here is written as the slide writes it, define-by-run: the six ``suggest_*``
+calls are the space, and ``ut.optimize(objective, space=None, ...)`` runs it on every
+backend (Optuna natively; the other engines on the space as the first trial discovers
+it, see the README's "Define-by-run objectives"). The
 folds are the ones ``cross_val_score`` uses, so a finished trial's value is the slide's
 number; after each fold but the last the running mean goes to ``trial.report``, so a
 backend that prunes stops a trial that trails (the slide's text: "pruning unpromising
@@ -29,14 +30,6 @@ import unitune as ut
 SLIDE = 4
 BACKEND = "optuna:tpe"
 DIRECTION = "maximize"  # the slide's direction='maximize'
-SPACE = ut.Space(  # the slide's six trial.suggest_* calls
-    n_estimators=ut.Int(100, 1000),
-    max_depth=ut.Int(2, 10),
-    learning_rate=ut.Float(1e-4, 1e-1, log=True),
-    min_child_weight=ut.Int(1, 7),
-    subsample=ut.Float(0.6, 1.0),
-    colsample_bytree=ut.Float(0.6, 1.0),
-)
 
 
 @lru_cache(maxsize=1)
@@ -61,11 +54,25 @@ def _fit(model: Any, X: Any, y: Any, early_stopping: int) -> Any:
     return model.fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False)
 
 
-def objective(params: dict, trial: ut.Trial | None = None, cv: int = 5, report: bool = True,
-              early_stopping: int = 0, max_estimators: int | None = None) -> float:
+def objective(trial: ut.Trial, cv: int = 5, report: bool = True, early_stopping: int = 0,
+              max_estimators: int | None = None) -> float:
     """Mean ``cv``-fold accuracy of ``XGBClassifier(**params)`` on the folds
     ``cross_val_score`` uses; with ``report``, the running mean is reported after each fold
     but the last. ``max_estimators`` caps n_estimators (quick runs only)."""
+    # Define hyperparameters to optimize (the slide's six calls, as the slide writes them)
+    params = {
+        'n_estimators': trial.suggest_int('n_estimators', 100, 1000),
+        'max_depth': trial.suggest_int('max_depth', 2, 10),
+        'learning_rate': trial.suggest_float('learning_rate', 1e-4, 1e-1, log=True),
+        'min_child_weight': trial.suggest_int('min_child_weight', 1, 7),
+        'subsample': trial.suggest_float('subsample', 0.6, 1.0),
+        'colsample_bytree': trial.suggest_float('colsample_bytree', 0.6, 1.0)
+    }
+    return _cross_validate(params, trial, cv, report, early_stopping, max_estimators)
+
+
+def _cross_validate(params: dict, trial: ut.Trial, cv: int, report: bool,
+                    early_stopping: int, max_estimators: int | None) -> float:
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
     from xgboost import XGBClassifier
@@ -80,7 +87,7 @@ def objective(params: dict, trial: ut.Trial | None = None, cv: int = 5, report: 
         model = XGBClassifier(**params, n_jobs=1, random_state=0)
         _fit(model, X[train], y[train], early_stopping)
         scores.append(float(np.mean(model.predict(X[test]) == y[test])))
-        if report and trial is not None and k < cv:
+        if report and k < cv:
             trial.report(float(np.mean(scores)), k)  # raises ut.TrialPruned if pruned
     return float(np.mean(scores))
 
@@ -119,7 +126,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     fn = partial(objective, cv=args.cv, report=options is not None,
                  early_stopping=args.early_stopping,
                  max_estimators=args.max_estimators)
-    result = ut.optimize(fn, SPACE, direction=DIRECTION, backend=args.backend,
+    result = ut.optimize(fn, None, direction=DIRECTION, backend=args.backend,
                          n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
                          storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
                          **parser.execution(args),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,30 @@ def test_no_script_names_a_committed_file_itself():
                  and id(node) not in docstrings
                  and (node.value == "results" or "results/" in node.value)]
         assert not named, (path.name, named)
+
+
+def test_process_parallel_writes_its_figures(tmp_path):
+    """benchmarks/process_parallel.py with a tiny budget: every figure the lead reads is
+    in the JSON (the speed-ups themselves need a quiet 2-core machine, not a test)."""
+    out = tmp_path / "pp.json"
+    proc = subprocess.run([sys.executable, "benchmarks/process_parallel.py", "--trials", "4",
+                           "--repeats", "1", "--target-ms", "2", "--overhead-trials", "10",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["command"].startswith("python benchmarks/process_parallel.py --trials 4")
+    assert report["machine"]["cpus"] == os.cpu_count()
+    assert {"platform", "python", "versions", "commit"} <= set(report["machine"])
+    assert len(report["load_average_before"]) == len(report["load_average_after"]) == 3
+    assert report["objective"]["loops"] >= 1
+    assert set(report["speedup_2_over_1"]) == {"optuna:tpe", "optuna:tpe deterministic",
+                                               "skopt:gp batch", "pymoo:ga", "optuna n_jobs"}
+    for row in report["speedup_2_over_1"].values():
+        assert row["trials_per_s_1"] > 0 and row["trials_per_s_2"] > 0
+        assert row["speedup"] == pytest.approx(row["trials_per_s_2"] / row["trials_per_s_1"])
+        assert len(row["speedup_per_repeat"]) == 1
+    cost = report["process_overhead"]
+    assert set(cost["ms_per_trial"]) == {"thread", "process"} and cost["trials"] == 10
+    assert cost["process_extra_ms"] == pytest.approx(
+        cost["ms_per_trial"]["process"] - cost["ms_per_trial"]["thread"])

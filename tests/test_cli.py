@@ -3,6 +3,7 @@ exits 2 with one line, and a run killed with SIGKILL that the same command finis
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -281,3 +282,25 @@ def test_every_recipe_in_the_readme_exists_and_takes_a_backend_flag():
     assert recipes <= named, f"recipes missing from the README table: {recipes - named}"
     for name in recipes:
         assert "--backend" in (root / "recipes" / name).read_text(), name
+
+
+def test_deterministic_runs_with_two_workers_repeat_and_ray_refuses_it_in_one_line(workdir):
+    def trials(study):
+        cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "6",
+            "--workers", "2", "--deterministic", "--seed", "4", "--study", study,
+            "--quiet", cwd=workdir)
+        stored = ut.load(study, str(workdir / ".unitune" / "studies.journal"))
+        return [(t.number, t.params, t.values, t.state) for t in stored.trials]
+
+    first = trials("a")
+    assert len(first) == 6 and trials("b") == first
+    assert "deterministic" in cli("backends", cwd=workdir).stdout.splitlines()[0]
+    if importlib.util.find_spec("ray") is None:
+        return
+    proc = cli("run", "obj.py:quadratic", "--space", "space.yaml", "--n-trials", "2",
+               "--backend", "ray:random", "--deterministic", "--study", "r", cwd=workdir,
+               check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("unitune: error: --deterministic is not supported on "
+                                  "'ray:random': Ray Tune runs its trials asynchronously")
+    assert proc.stderr.count("\n") == 1

@@ -73,7 +73,6 @@ ARGUMENTS = [
     ("space-int", dict(space=3), ["search space"]),
     ("space-str", dict(space="x"), ["search space"]),
     ("space-none", dict(space=None), ["search space"]),
-    ("space-empty", dict(space={}), ["no parameters"]),
     ("space-param-int", dict(space={"x": 5}), ["parameter 'x'"]),
     ("space-name-int", dict(space={3: ut.Float(0, 1)}), ["parameter names", "3"]),
     ("backend-int", dict(backend=3), ["backend", "3"]),

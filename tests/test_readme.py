@@ -28,6 +28,7 @@ PRINTS: dict[str, list[str]] = {
     "In Python": [_PARAMS,
                   r"\s*number\s+state\s+value\s+params_kernel",
                   *[rf"{i}\s+{i}\s+COMPLETE\s+0\.\d+\s+(rbf|sigmoid)" for i in range(TINY)]],
+    "Define-by-run objectives": [r"True"],
     "The ledger": [rf"{TINY} trials, best \d+\.\d{{4}}: history\.html"],
     "scikit-learn": [r"\{'C': (0\.1|1|10), 'kernel': '(rbf|linear)'\} 0\.9\d+"],
     "Look at a study": [rf"{TINY} trials: number, state, value, params_lr, params_depth, "

@@ -3,6 +3,7 @@ run on refused when the flags are read, in one line that says why."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -111,11 +112,12 @@ def test_the_execution_flags_reach_optimize_and_a_misfit_names_its_flag(capsys):
     parser = ut.ScriptParser(DOC, backend="optuna:random", n_trials=3, prog="x.py",
                              execution=True)
     assert ut.ScriptParser.execution(parser.parse_args([])) == {
-        "executor": None, "trial_timeout": None, "trial_memory": None}
+        "executor": None, "trial_timeout": None, "trial_memory": None, "deterministic": False}
     args = parser.parse_args(["--executor", "process", "--trial-timeout", "60",
-                              "--trial-memory", "4GB"])
+                              "--trial-memory", "4GB", "--deterministic"])
     assert ut.ScriptParser.execution(args) == {
-        "executor": "process", "trial_timeout": 60.0, "trial_memory": "4GB"}
+        "executor": "process", "trial_timeout": 60.0, "trial_memory": "4GB",
+        "deterministic": True}
     result = ut.optimize(_quadratic, ut.Space(x=ut.Int(0, 9)), backend=args.backend,
                          n_trials=args.n_trials, **ut.ScriptParser.execution(args))
     assert len(result.completed) == 3
@@ -127,6 +129,10 @@ def test_the_execution_flags_reach_optimize_and_a_misfit_names_its_flag(capsys):
                    "4GB or 4GiB, or a number of bytes")
     err = _refused(parser, ["--executor", "process", "--trial-timeout", "0"], capsys)
     assert err.startswith("x.py: error: argument --trial-timeout: '0' must be > 0")
+    if importlib.util.find_spec("ray") is not None:
+        err = _refused(parser, ["--backend", "ray:asha", "--deterministic"], capsys)
+        assert err.startswith("x.py: error: --deterministic: not supported on ray:asha: Ray "
+                              "Tune runs its trials asynchronously")
 
 
 def _quadratic(params):

@@ -14,7 +14,7 @@ from typing import Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["BadValue", "check_bool", "check_choice", "check_directions", "check_metrics",
+__all__ = ["BadValue", "by_run_arity", "check_bool", "check_choice", "check_directions", "check_metrics",
            "check_number", "is_number", "objective_arity", "objective_ref", "parse_values",
            "positive_int"]
 
@@ -84,6 +84,23 @@ def objective_arity(objective: Callable[..., Any]) -> int:
         )
     return 2 if len(required) == 2 or (len(required) < 2 and len(positional) >= 2
                                         and positional[1].name == "trial") else 1
+
+
+def by_run_arity(objective: Callable[..., Any]) -> int:
+    """0 (``Objective``'s define-by-run call, ``objective(trial)``) once ``objective`` can be
+    one: a function of ``(params)`` or ``(params, trial)`` given no space is refused."""
+    n_args = objective_arity(objective)
+    try:
+        first = next(iter(inspect.signature(objective).parameters))
+    except (TypeError, ValueError, StopIteration):
+        first = "trial"
+    if n_args == 2 or first == "params":
+        raise InvalidOption(
+            f"space=None, but objective {getattr(objective, '__name__', objective)!r} takes "
+            f"{'(params, trial)' if n_args == 2 else '(params)'}: give its search space (a "
+            "ut.Space or a dict), or write it define-by-run, def objective(trial) calling "
+            "trial.suggest_float/int/categorical")
+    return 0
 
 
 def objective_ref(objective: Callable[..., Any]) -> str | None:

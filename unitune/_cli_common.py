@@ -11,7 +11,8 @@ from typing import Any
 from unitune._objective_file import ObjectiveFile
 from unitune._objective_file import UsageError as _UsageError
 
-__all__ = ["DEFAULT_STORAGE", "parse_option", "space_of", "storage_arg"]
+__all__ = ["DEFAULT_STORAGE", "add_deterministic_flag", "parse_option", "space_of",
+           "storage_arg"]
 
 DEFAULT_STORAGE = os.path.join(".unitune", "studies.journal")
 
@@ -34,6 +35,14 @@ def storage_arg(args: argparse.Namespace, must_exist: bool = True) -> str:
     return storage
 
 
+def add_deterministic_flag(p: argparse.ArgumentParser) -> None:
+    """``--deterministic`` (``ut.optimize(deterministic=True)``, ``unitune/_batches.py``)."""
+    p.add_argument("--deterministic", action="store_true", help="with --workers N > 1, run "
+                   "the trials in batches of N told to the engine in the order it proposed "
+                   "them, so the same --seed gives the same trials whatever their timing "
+                   "(in this process; a batch waits for its slowest trial). Not on Ray")
+
+
 def parse_option(text: str) -> tuple[str, Any]:
     import yaml
 
@@ -47,11 +56,29 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def space_of(target: ObjectiveFile, given: str | None, objective: str) -> Any:
-    """The ``--space`` file's space, else the ``SPACE`` the objective file declares."""
+    """The ``--space`` file's space, else the ``SPACE`` the objective file declares, else
+    None for a define-by-run objective (its one parameter is ``trial``)."""
     import unitune as ut
 
     if given is not None:
         return ut.Space.from_file(given)
     if getattr(target.module, "SPACE", None) is not None:
         return ut.Space.coerce(target.module.SPACE)
-    raise _UsageError(f"give --space FILE.yaml (or define SPACE in {objective!r})")
+    if _takes_trial_only(target.function):
+        return None  # the objective declares its space with trial.suggest_*
+    raise _UsageError(f"give --space FILE.yaml (or define SPACE in {objective!r}, or write "
+                      "the objective define-by-run: def objective(trial) calling "
+                      "trial.suggest_float/int/categorical)")
+
+
+def _takes_trial_only(function: Any) -> bool:
+    """``def objective(trial)``: one positional parameter, named ``trial``."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) == 1 and required[0].name == "trial"

@@ -33,7 +33,7 @@ from sklearn.model_selection._validation import (
 from unitune.records import TrialRecord, TrialState
 from unitune.space import Space
 
-__all__ = ["CVObjective", "FitFailed", "cv_results", "grid_order"]
+__all__ = ["CVObjective", "FitFailed", "cv_results", "defaults_only", "grid_order"]
 
 _NON_FINITE = r"One or more of the (test|train) scores are non-finite"
 
@@ -60,7 +60,8 @@ class CVObjective:
     def __init__(self, estimator: Any, X: Any, y: Any, splits: Sequence[tuple[Any, Any]], *,
                  scorer: Any, metric: str | None, fit_params: Mapping[str, Any],
                  score_params: Mapping[str, Any], return_train_score: bool, error_score: Any,
-                 verbose: int, n_jobs: int | None, pruning: bool, store: str) -> None:
+                 verbose: int, n_jobs: int | None, pruning: bool, store: str,
+                 pre_dispatch: Any = "n_jobs", contexts: Any = None) -> None:
         self.estimator = estimator
         self.X, self.y = X, y
         self.splits = list(splits)
@@ -68,6 +69,9 @@ class CVObjective:
         self.n_jobs = n_jobs
         self.pruning = pruning
         self.store = store
+        # lazily, fold by fold, when pruning may stop a candidate before its last folds
+        self.pre_dispatch = "n_jobs" if pruning else pre_dispatch
+        self.contexts = contexts  # scikit-learn's callbacks (set_callbacks), or None
         self.error_score = error_score
         self.kwargs = dict(scorer=scorer, fit_params=dict(fit_params),
                            score_params=dict(score_params),
@@ -77,11 +81,16 @@ class CVObjective:
     def folds(self, params: Mapping[str, Any]) -> Any:
         """A lazy generator of ``_fit_and_score`` outputs, one per fold, in fold order."""
         n = len(self.splits)
-        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator", pre_dispatch="n_jobs")
+        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator",
+                            pre_dispatch=self.pre_dispatch)
+        hooks: list[dict[str, Any]] = [{} for _ in self.splits]
+        if self.contexts is not None:  # made here, not in the workers, as sklearn does
+            hooks = [{"caller": self.contexts.search, "callback_ctx": self.contexts.evaluation()}
+                     for _ in self.splits]
         return parallel(
             delayed(_fit_and_score)(clone(self.estimator), self.X, self.y, train=train,
                                     test=test, parameters=dict(params),
-                                    split_progress=(k, n), **self.kwargs)
+                                    split_progress=(k, n), **self.kwargs, **hooks[k])
             for k, (train, test) in enumerate(self.splits)
         )
 
@@ -109,6 +118,18 @@ class CVObjective:
         return float(np.mean(scores))
 
 
+def defaults_only(objective: CVObjective) -> tuple[list[TrialRecord], list[list[dict]]]:
+    """An empty grid's one candidate, the estimator as it is (scikit-learn runs it):
+    scored without a backend, since there is nothing to propose."""
+    outs = list(objective.folds({}))
+    failed = any(o["fit_error"] is not None for o in outs)
+    value = float(np.mean([_score(o["test_scores"], objective.metric) for o in outs]))
+    state = TrialState.FAIL if failed and not math.isfinite(value) else TrialState.COMPLETE
+    record = TrialRecord(number=0, params={}, state=state,
+                         values=None if state is TrialState.FAIL else (value,))
+    return [record], [outs]
+
+
 def save(store: str, number: int, params: Mapping[str, Any], outs: list[dict[str, Any]]) -> None:
     path = Path(store) / f"{number}.pkl"
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -122,7 +143,8 @@ def load(store: str, record: TrialRecord) -> list[dict[str, Any]] | None:
     if not path.exists():
         return None
     saved = pickle.loads(path.read_bytes())
-    return saved["outs"] if saved["params"] == dict(record.params) else None
+    # compared by repr: values may be arrays, whose == is not a truth value
+    return saved["outs"] if _key(saved["params"]) == _key(record.params) else None
 
 
 def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -134,6 +156,21 @@ def grid_order(space: Space) -> dict[tuple[tuple[str, str], ...], int]:
     lists candidates in and breaks ties by."""
     grids = [{n: d.grid() for n, d in b.items()} for b in (space.branches or (space,))]
     return {_key(p): i for i, p in enumerate(ParameterGrid(grids))}
+
+
+def _add_train_ranks(results: dict[str, Any]) -> None:
+    """``rank_train_<metric>`` beside each ``mean_train_<metric>``, ranked as the test
+    scores are (ties share the lowest rank; nan last)."""
+    from scipy.stats import rankdata
+
+    for key in [k for k in results if k.startswith("mean_train_")]:
+        means = np.asarray(results[key], dtype=float)
+        if np.all(np.isnan(means)):
+            ranks = np.ones(len(means), dtype=np.int32)
+        else:
+            filled = np.where(np.isnan(means), np.nanmin(means) - 1, means)
+            ranks = np.asarray(rankdata(-filled, method="min"), dtype=np.int32)
+        results["rank_train_" + key[len("mean_train_"):]] = ranks
 
 
 def _padding(like: dict[str, Any], n_test: int) -> dict[str, Any]:
@@ -168,10 +205,12 @@ def cv_results(search: Any, records: Sequence[TrialRecord], fold_outs: list[list
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_NON_FINITE, category=UserWarning)
         results = search._format_results(params, n_splits, flat)
+    if str(getattr(search, "backend", "")).startswith("skopt:"):
+        _add_train_ranks(results)  # BayesSearchCV's cv_results_ has them
     unpruned = np.array([r.state is not TrialState.PRUNED for r in records])
     for key in [k for k in results if k.startswith(("mean_test_", "mean_train_"))]:
         means = np.asarray(results[key])[unpruned]
         if not np.all(np.isfinite(means)):  # what scikit-learn would have said
             warnings.warn(f"One or more of the {key.split('_')[1]} scores are non-finite: "
-                          f"{means}", category=UserWarning, stacklevel=3)
+                          f"{means}", category=UserWarning, stacklevel=4)
     return results

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
+from unitune._batches import batch_loop
 from unitune._interrupts import Interrupts, deferred
 from unitune._procpool import TrialThreads
 from unitune.adapters.base import (
@@ -31,6 +33,8 @@ from unitune.adapters.base import (
 )
 from unitune.errors import ObjectiveError, StopStudy
 from unitune.ledger import BudgetSpent, Ledger
+from unitune.ledger._by_run import take_asked
+from unitune.ledger._drawn import record_drawn
 from unitune.records import TrialRecord, TrialState
 from unitune.trial import Objective, Trial
 
@@ -51,6 +55,10 @@ class _LocalTrial(Trial):
         super().__init__(proposal.number, proposal.params)
         self._driver = driver
         self._proposal = proposal
+        if driver.by_run:  # what suggest_* checks against, and where its values come from
+            self._known = driver.ledger.space or {}
+            self._native = proposal.handle if driver.engine_writes else None  # Optuna's
+            self._rng = random.Random(f"{driver.adapter.seed}:{proposal.number}")
 
     def _report(self, step: int, value: float) -> bool:
         return self._driver.trial_report(self._proposal, step, value)
@@ -69,6 +77,7 @@ class Driver:
         self.callbacks = list(callbacks)
         self.on_failure = on_failure
         self.any_complete = any_complete
+        self.by_run = objective.n_args == 0  # define-by-run: trials store what they asked
         # Which protocol the adapter speaks, decided once (isinstance on an ABC is slow).
         self.ask_tell: Adapter | None = adapter if isinstance(adapter, Adapter) else None
         self.engine_writes = isinstance(adapter, StudyAdapter)
@@ -82,6 +91,7 @@ class Driver:
         self.shared_budget: int | None = None  # set when other processes may share the study
         self.sigint: Interrupts | None = None  # the SIGINT handler while the loop runs
         self.pool: Callable[[int], TrialThreads] | None = None  # executor='process'
+        self.deterministic = False  # n_workers > 1 run in batches (_batches.py)
 
     def budget_left(self) -> bool:
         """May another trial start? In a shared study the budget is the study's: trials
@@ -112,7 +122,7 @@ class Driver:
 
     def begin(self, params: Mapping[str, Any]) -> Proposal:
         with self.lock:
-            started = self.ledger.start(params)
+            started = self.ledger.start({} if self.by_run else params)
         assert started is not None  # a LoopAdapter's study has no shared budget
         trial_id, number = started
         return Proposal(params=dict(params), trial_id=trial_id, number=number)
@@ -170,7 +180,7 @@ class Driver:
         if proposal is None or isinstance(proposal, _Wait):
             return proposal
         if proposal.trial_id is None:
-            started = self.ledger.start(proposal.params)
+            started = self.ledger.start({} if self.by_run else proposal.params)
             if started is None:  # another process took the study's last trial
                 return None
             trial_id, number = started
@@ -183,7 +193,16 @@ class Driver:
 
     def conclude(self, proposal: Proposal, outcome: Outcome) -> None:
         """Finish a trial: the ledger, the engine, the failure policy, the callbacks."""
+        grew = False
+        if self.by_run:  # the params it asked, checked, stored, added to the study's space
+            assert proposal.trial_id is not None
+            why, grew = take_asked(self.ledger, proposal.trial_id, outcome.asked or {})
+            if why is not None:
+                outcome = outcome._replace(state=TrialState.FAIL, values=None,
+                                           error=f"ValueError: {why}")
         self._write(proposal, outcome)
+        if grew and hasattr(self.adapter, "rediscover"):
+            self.adapter.rediscover()  # the engine rebuilt on the grown space
         if outcome.state is TrialState.COMPLETE:
             self.any_complete = True
         elif outcome.state is TrialState.FAIL and not outcome.interrupted:
@@ -207,6 +226,8 @@ class Driver:
     def _write(self, proposal: Proposal, outcome: Outcome) -> None:
         ledger, trial_id = self.ledger, proposal.trial_id
         assert trial_id is not None
+        if ledger.quantiles:  # the value each quantile param gave the objective
+            record_drawn(ledger.storage, trial_id, ledger.quantiles)
         if outcome.constraints is not None:
             ledger.set_constraints(trial_id, outcome.constraints)
             if not self.adapter.capabilities.constraints and not self.warned_constraints:
@@ -226,7 +247,8 @@ class Driver:
             (self.ask_tell.observe if proposal.queued else self.ask_tell.tell)(proposal, outcome)
         ledger.end_heartbeat(trial_id)
         if outcome.interrupted:
-            ledger.enqueue(proposal.params)
+            ledger.enqueue({n: v for n, (v, _) in outcome.asked.items()}
+                           if outcome.asked is not None else proposal.params)
 
     def abandon(self, proposal: Proposal) -> None:
         """Record a trial cut short (Ctrl-C, an error elsewhere) so that a resume re-runs it."""
@@ -309,7 +331,11 @@ class Driver:
         pool = (self.pool or self._threads)(n_workers)
         interrupted = False
         try:
-            interrupted = self._parallel_loop(in_flight, pool, target, deadline, n_workers)
+            if self.deterministic:
+                interrupted = batch_loop(self, in_flight, pool, target, deadline, n_workers)
+            else:
+                interrupted = self._parallel_loop(in_flight, pool, target, deadline,
+                                                  n_workers)
         except KeyboardInterrupt:
             interrupted = True
         finally:

@@ -3,7 +3,7 @@
 A script built on it takes the flags ``unitune run`` takes, with the same names:
 ``--backend``, ``--n-trials``, ``--workers``, ``--seed``, ``--storage`` (and
 ``--study``, ``--quiet``; with ``execution=True`` also ``--executor``,
-``--trial-timeout``, ``--trial-memory``, which the script passes on with
+``--trial-timeout``, ``--trial-memory``, ``--deterministic``, which the script passes on with
 ``**ScriptParser.execution(args)``), so switching engine is one flag in every script. With
 ``--storage`` the study is named SCRIPT/BACKEND unless ``--study`` says otherwise,
 so the same command again resumes it, and another backend starts its own. The backend is
@@ -124,6 +124,9 @@ class ScriptParser(argparse.ArgumentParser):
         self.add_argument("--trial-memory", type=_memory, default=None, metavar="SIZE",
                           help="cap each trial's process at this much memory, e.g. 4GB "
                           "(FAIL 'out of memory'); needs --executor process")
+        self.add_argument("--deterministic", action="store_true", help="with --workers N > "
+                          "1, trials in batches of N told in proposal order: the same --seed "
+                          "gives the same trials whatever their timing (not on Ray)")
 
     def error(self, message: str) -> NoReturn:
         """One line, exit 2 (argparse prints the whole usage first)."""
@@ -165,7 +168,11 @@ class ScriptParser(argparse.ArgumentParser):
         from unitune.adapters import get
         from unitune.adapters.base import LoopAdapter
 
-        ray = issubclass(get(parsed.backend), LoopAdapter)
+        cls = get(parsed.backend)
+        ray = issubclass(cls, LoopAdapter)
+        if parsed.deterministic and not cls.capabilities.deterministic:
+            self.error(f"--deterministic: not supported on {parsed.backend}: "
+                       f"{cls.not_deterministic}")
         if ray and parsed.executor == "thread":
             self.error(f"--executor thread: backend {parsed.backend} runs every trial in a "
                        "Ray worker process already; use --executor process (or leave it out)")
@@ -181,10 +188,11 @@ class ScriptParser(argparse.ArgumentParser):
 
     @staticmethod
     def execution(args: argparse.Namespace) -> dict[str, Any]:
-        """``executor=``, ``trial_timeout=`` and ``trial_memory=`` for ``ut.optimize``, as
-        the flags gave them: ``ut.optimize(..., **ScriptParser.execution(args))``."""
+        """``executor=``, ``trial_timeout=``, ``trial_memory=`` and ``deterministic=`` for
+        ``ut.optimize``, as the flags gave them: ``ut.optimize(...,
+        **ScriptParser.execution(args))``."""
         return {"executor": args.executor, "trial_timeout": args.trial_timeout,
-                "trial_memory": args.trial_memory}
+                "trial_memory": args.trial_memory, "deterministic": args.deterministic}
 
     @staticmethod
     def callbacks(args: argparse.Namespace) -> list[Callable[[TrialRecord], None]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from unitune.errors import InvalidOption
 
-__all__ = ["worker_objective"]
+__all__ = ["joined_space", "worker_objective"]
 
 
 def worker_objective(study: str, settings: Mapping[str, Any], has_space: bool, *,
@@ -48,3 +48,20 @@ def worker_objective(study: str, settings: Mapping[str, Any], has_space: bool, *
         raise InvalidOption(f"the study's objective file {str(recorded).rpartition(':')[0]!r} "
                             f"is not on this machine; give its copy here: {command}")
     return str(recorded)
+
+
+def joined_space(study: str, stored: Any, module: Any) -> Any:
+    """The space a worker runs: the ledger's, unless its choices include Python objects,
+    which the ledger keeps as labels (``space/_choices.py``): then the ``SPACE`` the
+    objective file declares (the study refuses it unless it is the same space)."""
+    from unitune.space import Space
+    from unitune.space._choices import labelled
+
+    names = labelled(stored)
+    if not names:
+        return stored
+    if getattr(module, "SPACE", None) is None:
+        raise InvalidOption(f"study {study!r}: parameter {names[0]!r} has Python objects as "
+                            "choices, which the ledger keeps as labels only; declare the "
+                            "space the study was run with as SPACE in the objective file")
+    return Space.coerce(module.SPACE)

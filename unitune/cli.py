@@ -14,7 +14,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from unitune._cli_common import DEFAULT_STORAGE, parse_option, space_of, storage_arg
+from unitune._cli_common import (
+    DEFAULT_STORAGE,
+    add_deterministic_flag,
+    parse_option,
+    space_of,
+    storage_arg,
+)
 from unitune._compare_cli import add_compare
 from unitune._dashboard_cli import add_dashboard
 from unitune._interrupts import Interrupts
@@ -44,10 +50,10 @@ def cmd_backends(args: argparse.Namespace) -> int:
             b.name + (" *" if b.default else ""), b.engine,
             "yes" if b.installed else f"no: pip install 'unitune[{b.extra}]'",
             yes[c.multi_objective], yes[c.pruning], yes[c.parallel], yes[c.conditional],
-            yes[c.checkpoints], b.description,
+            yes[c.checkpoints], yes[c.deterministic], b.description,
         ])
     print(table(["backend", "engine", "installed", "multi-obj", "pruning", "parallel",
-                  "conditional", "checkpoints", "what"], rows))
+                  "conditional", "checkpoints", "deterministic", "what"], rows))
     print("\n* the default algorithm of its engine (e.g. --backend optuna means optuna:tpe)")
     return 0
 
@@ -79,8 +85,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Join a stored study with the space, directions, backend, options and budget the
     ledger holds; run the objective given here (the ledger's: --objective-from-ledger)."""
     from unitune._secrets import storage_name
-    from unitune._worker import worker_objective
+    from unitune._worker import joined_space, worker_objective
     from unitune.ledger import wait_for_study
+    from unitune.ledger._by_run import is_by_run
     from unitune.optimize import joining
 
     storage = storage_arg(args, must_exist=not args.wait)
@@ -88,13 +95,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
         f"worker waits up to {args.wait:g} s for study {args.study!r} in "
         f"{storage_name(storage)}", file=sys.stderr, flush=True))
     settings = ledger.settings() or {}
-    spec = worker_objective(args.study, settings, ledger.space is not None,
+    by_run = is_by_run(ledger)  # define-by-run: the objective declares the space
+    spec = worker_objective(args.study, settings, ledger.space is not None or by_run,
                             given=args.objective, from_ledger=args.objective_from_ledger,
                             options_given=bool(args.option))
     if args.objective_from_ledger:
         print(f"worker runs the objective the ledger names: {spec!r}", file=sys.stderr,
               flush=True)
-    objective = load_objective(spec).function
+    loaded = load_objective(spec)
+    objective = loaded.function
+    space = None if by_run else joined_space(args.study, ledger.space, loaded.module)
     options = {**(settings.get("options") or {}), **dict(parse_option(o) for o in args.option)}
     n_trials = args.n_trials or settings.get("n_trials")
     timeout = args.timeout or (settings.get("timeout") if n_trials is None else None)
@@ -104,7 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
               f"{'until it holds ' + str(n_trials) + ' trials' if n_trials else ''}"
               f"{' for ' + str(timeout) + ' s' if timeout else ''}", flush=True)
     with joining():  # the study keeps the settings of the run that started it
-        return _optimize(args, objective, ledger.space, backend=settings["backend"],
+        return _optimize(args, objective, space, backend=settings["backend"],
                          directions=list(ledger.directions), metrics=ledger.metrics,
                          options=options, n_trials=n_trials, timeout=timeout,
                          seed=args.seed, study=args.study,
@@ -114,7 +124,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 # the keywords the command gives ut.optimize from a flag, named as the flag in its errors
 _FLAG_OF = {"n_trials": "--n-trials", "n_workers": "--workers", "timeout": "--timeout",
             "executor": "--executor", "trial_timeout": "--trial-timeout",
-            "trial_memory": "--trial-memory", "timeout_policy": "--timeout-policy"}
+            "trial_memory": "--trial-memory", "timeout_policy": "--timeout-policy",
+            "deterministic": "--deterministic"}
 _KEYWORDS = re.compile(rf"\b({'|'.join(_FLAG_OF)})=('[^']*'|[^\s,;:)]+)?")
 
 
@@ -123,6 +134,7 @@ def _as_flags(message: str) -> str:
     --executor process``: what the user typed."""
     def flag(match: re.Match[str]) -> str:
         value = (match[2] or "").strip("'")
+        value = "" if value == "True" else value  # a switch (--deterministic): the flag alone
         return f"{_FLAG_OF[match[1]]}{' ' + value if value else ''}"
     return _KEYWORDS.sub(flag, message)
 
@@ -147,6 +159,7 @@ def _optimize(args: argparse.Namespace, objective: Any, space: Any, *, study: st
                              executor=args.executor, trial_timeout=args.trial_timeout,
                              trial_memory=args.trial_memory,
                              timeout_policy=args.timeout_policy, study_name=study,
+                             deterministic=args.deterministic,
                              callbacks=([] if args.quiet else [show_trial])
                              + mlflow_callbacks(args), progress=progress, **settings)
     except (ut.errors.InvalidOption, ut.errors.UnsupportedFeature) as exc:
@@ -187,6 +200,7 @@ def _summary(result: Any, storage: str) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     from unitune._secrets import scrub
     from unitune.ledger import describe_unowned, open_existing
+    from unitune.ledger._by_run import describe_by_run
 
     storage = storage_arg(args)
     ledger = open_existing(args.study, storage)
@@ -201,6 +215,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     unowned = describe_unowned(ledger.unowned_running())
     if unowned:
         print(unowned)
+    print(describe_by_run(ledger) or "", end="")
     if args.summary:
         return 0
     names = result.metrics or (("value",) if len(result.directions) == 1 else tuple(
@@ -257,7 +272,9 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
                    "--executor process")
     p.add_argument("--timeout-policy", choices=["finish", "cut"], default="finish",
                    help="at --timeout, let the running trials finish (default) or cut them "
-                   "(FAIL 'cut at the study's timeout'; needs --executor process or a Ray backend)")
+                   "(FAIL 'cut at the study's timeout'; needs --executor process or a Ray "
+                   "backend)")
+    add_deterministic_flag(p)
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")
     if ray:

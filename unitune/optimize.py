@@ -3,6 +3,8 @@ through the ``Driver`` (``unitune/_driver.py``), and return a ``Result``."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -10,6 +12,14 @@ from contextvars import ContextVar
 from typing import Any
 
 from unitune import adapters
+from unitune._batches import check_deterministic
+from unitune._by_run import (
+    PLACEHOLDER,
+    RandomOnly,
+    by_run_adapter,
+    check_by_run,
+    run_discovering,
+)
 from unitune._checks import (
     check_directions,
     check_metrics,
@@ -27,8 +37,10 @@ from unitune._secrets import scrub_values, storage_name
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
+from unitune.ledger._by_run import open_by_run
 from unitune.records import Result, TrialRecord, TrialState
 from unitune.space import Space
+from unitune.space._choices import Codec, DecodingCallback, codec_for, decode_result
 from unitune.trial import Objective
 
 __all__ = ["joining", "optimize"]
@@ -67,8 +79,7 @@ def optimize(
     study_name: str | None = None,
     options: Mapping[str, Any] | None = None,
     callbacks: Sequence[Callable[[TrialRecord], Any]] | None = (),
-    on_failure: str = "continue",
-    progress: bool = False,
+    on_failure: str = "continue", progress: bool = False, deterministic: bool = False,
     executor: str | None = None, trial_timeout: float | None = None,
     trial_memory: int | str | None = None, timeout_policy: str = "finish",
 ) -> Result:
@@ -81,26 +92,26 @@ def optimize(
     ``storage`` and ``study_name``) finishes it instead of starting over. ``callbacks``
     get each finished trial's ``TrialRecord`` in this process, whatever the backend; one
     with ``on_study_start``/``on_study_end`` methods is told of the study (``_hooks.py``).
-    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``.
-    """
+    ``progress`` shows progress on stderr. ``executor`` etc.: see ``_executor.py``;
+    ``deterministic``: ``_batches.py``; ``space=None``: ``objective(trial)`` calls
+    ``trial.suggest_*`` (``_by_run.py``)."""
     _refuse_a_study_started_on_import()
-    space = Space.coerce(space)
+    by_run, space = space is None, PLACEHOLDER if space is None else Space.coerce(space)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
-    fn = Objective.of(objective, len(dirs), metric_names)
+    fn = Objective.of(objective, len(dirs), metric_names, by_run=by_run)
     n_trials = None if n_trials is None else positive_int(n_trials, "n_trials")
     n_workers = positive_int(n_workers, "n_workers")
     _check_arguments(timeout, seed, on_failure, options, study_name, progress)
-    callbacks = _checked_callbacks(callbacks)
-    adapter_cls = _checked_backend(backend, space, dirs, options or {}, n_workers)
+    codec, stored, fn, callbacks = _stored_form(space, fn, _checked_callbacks(callbacks))
+    adapter_cls = _checked_backend(backend, stored, dirs, options or {}, n_workers, deterministic,
+                                   executor if by_run else False)
     execution = check_execution(executor, trial_timeout, adapter_cls, fn, trial_memory,
                                 timeout_policy, timeout)
-    budget = n_trials if n_trials is not None else adapter_cls.budget(space)
+    budget = n_trials if n_trials is not None or by_run else adapter_cls.budget(stored)
     if budget is None and timeout is None:
         raise InvalidOption("give n_trials= or timeout= (or both) to bound the study")
-    ledger = Ledger.open(storage, study_name, space, dirs, metric_names)
-    ledger.backend = adapter_cls.name
-    ledger.recover_stale()
+    ledger = _open(storage, study_name, stored, dirs, metric_names, adapter_cls.name, by_run)
     if ledger.shared and _RECORDS_SETTINGS.get():  # what ``unitune worker`` joins with
         ledger.record_settings({
             "objective": objective_ref(objective), "backend": adapter_cls.name,
@@ -110,31 +121,75 @@ def optimize(
                        adapter_cls.name, None if storage is None else storage_name(storage)))
     return _run(fn, adapter_cls, ledger, seed=seed, n_workers=n_workers, options=options or {},
                 budget=budget, timeout=timeout, hooks=hooks, on_failure=on_failure,
-                progress=progress, execution=execution)
+                progress=progress, execution=execution, codec=codec,
+                batches=deterministic and n_workers > 1)
+
+
+def _open(storage: Any, study_name: str | None, space: Space, dirs: tuple[str, ...],
+          metrics: tuple[str, ...] | None, backend: str, by_run: bool) -> Ledger:
+    """The study, created or resumed (``by_run``: define-by-run, ``space`` unused), its
+    stale trials recovered."""
+    ledger = (open_by_run(storage, study_name, dirs, metrics) if by_run
+              else Ledger.open(storage, study_name, space, dirs, metrics))
+    ledger.backend = backend
+    ledger.recover_stale()
+    return ledger
+
+
+def _give_limits(adapter: BaseAdapter | None, execution: Execution | None) -> None:
+    """A loop engine (Ray) stops its own trials: it is given trial_timeout and the cut."""
+    if isinstance(adapter, LoopAdapter) and execution is not None:
+        adapter.trial_timeout, adapter.cut_after = execution.trial_timeout, execution.cut_after
+
+
+def _then_with_limits(then: Callable[[list[TrialRecord]], BaseAdapter | None],
+                      execution: Execution | None
+                      ) -> Callable[[list[TrialRecord]], BaseAdapter | None]:
+    def made(records: list[TrialRecord]) -> BaseAdapter | None:
+        adapter = then(records)
+        _give_limits(adapter, execution)
+        return adapter
+    return made
 
 
 def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed: int | None,
          n_workers: int, options: Mapping[str, Any], budget: int | None,
          timeout: float | None, hooks: StudyHooks, on_failure: str,
-         progress: bool = False, execution: Execution | None = None) -> Result:
+         progress: bool = False, execution: Execution | None = None,
+         codec: Codec | None = None, batches: bool = False) -> Result:
     """Build the adapter, tell it the study so far, and run the trials still to run."""
+    if batches:  # deterministic=True: the engine's own setting for batches
+        options = adapter_cls.batch_options(options)
     existing = ledger.records()
-    assert ledger.space is not None
     # a resumed study's engine continues from where the ledger is, never replays its seed
     engine_seed = adapter_cls.engine_seed(None if seed is None else int(seed), len(existing))
-    adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
-                          n_workers=n_workers, options=options, ledger=ledger)
-    finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()], adapter)
-    if finished:
-        adapter.warm_start(finished)
+    adapter: BaseAdapter | None
+    if fn.n_args == 0:  # define-by-run
+        adapter = by_run_adapter(adapter_cls, ledger, ledger.directions, engine_seed,
+                                 n_workers, options, existing)
+    else:
+        assert ledger.space is not None
+        adapter = adapter_cls(ledger.space, ledger.directions, seed=engine_seed,
+                              n_workers=n_workers, options=options, ledger=ledger)
+        finished = _inside(ledger.space, [r for r in existing if r.state.is_finished()],
+                           adapter)
+        if finished:
+            adapter.warm_start(finished)
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
+    then: Callable[[list[TrialRecord]], BaseAdapter | None] | None = None
+    if adapter is None:  # Ray on a define-by-run objective: the space is discovered first
+        adapter = RandomOnly(ledger.directions, seed=engine_seed, n_workers=1, options={},
+                             ledger=ledger)
+        then = _then_with_limits(functools.partial(
+            by_run_adapter, adapter_cls, ledger, ledger.directions, engine_seed, n_workers,
+            options), execution)
     driver = Driver(fn, adapter, ledger, hooks.callbacks, on_failure,
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     driver.pool = None if execution is None else execution.pool(driver)
-    if isinstance(adapter, LoopAdapter) and execution is not None:  # the engine stops trials
-        adapter.trial_timeout, adapter.cut_after = execution.trial_timeout, execution.cut_after
-    if ledger.shared and not isinstance(adapter, LoopAdapter):
+    driver.deterministic = batches  # n_workers at a time, told in proposal order
+    _give_limits(adapter, execution)
+    if ledger.shared and not isinstance(adapter, LoopAdapter) and then is None:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:
             ledger.limit_budget(budget)  # and no process can start a trial past it
@@ -144,7 +199,8 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
     try:
         hooks.start()
         with engine_messages_once():
-            interrupted = driver.run(target, timeout, n_workers)
+            interrupted = (driver.run(target, timeout, n_workers) if then is None
+                           else run_discovering(driver, then, target, timeout, n_workers))
     except BaseException:
         hooks.failed()
         raise
@@ -154,7 +210,19 @@ def _run(fn: Objective, adapter_cls: type[BaseAdapter], ledger: Ledger, *, seed:
         ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
-    return hooks.end(ledger.result(backend=adapter_cls.name, interrupted=interrupted))
+    result = ledger.result(backend=adapter_cls.name, interrupted=interrupted)
+    return hooks.end(result if codec is None else decode_result(codec, result))
+
+
+def _stored_form(space: Space, fn: Objective, callbacks: list[Callable[[TrialRecord], Any]],
+                 ) -> tuple[Codec | None, Space, Objective, list[Callable[[TrialRecord], Any]]]:
+    """What engines and the ledger see (labels of objects, quantiles: ``space._choices``),
+    and the objective and callbacks given the user's values back."""
+    codec = codec_for(space)
+    if codec is None:  # plain values: stored as given
+        return None, space, fn, callbacks
+    return (codec, codec.stored, dataclasses.replace(fn, decode=codec.decode),
+            [DecodingCallback(c, codec) for c in callbacks])
 
 
 def _inside(space: Space, records: list[TrialRecord],
@@ -229,11 +297,16 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
 
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],
-                     options: Mapping[str, Any], n_workers: int) -> type[BaseAdapter]:
-    """The adapter class of ``backend``, once it is installed and takes this study."""
+                     options: Mapping[str, Any], n_workers: int,
+                     deterministic: Any = False, by_run: Any = False) -> type[BaseAdapter]:
+    """The adapter class of ``backend``, once it is installed and takes this study
+    (``by_run``: the executor of a define-by-run study; False for another)."""
     adapter_cls = adapters.get(backend)
     adapter_cls.ensure_installed()
+    if by_run is not False:
+        check_by_run(adapter_cls, by_run)
     adapter_cls.validate(space, directions, options)
+    check_deterministic(deterministic, adapter_cls)
     if n_workers > 1 and not adapter_cls.capabilities.parallel:
         raise UnsupportedFeature(f"backend {adapter_cls.name!r} runs one trial at a time; "
                                  "use n_workers=1")

@@ -23,6 +23,7 @@ from unitune._fit import KINDS, NO_START, check, target_of
 from unitune.errors import BackendNotInstalled, InvalidOption
 from unitune.ledger._keys import CONSTRAINTS_ATTR
 from unitune.records import Result, TrialRecord, TrialState, use_plotter
+from unitune.space._choices import codec_for, shown
 from unitune.space._optuna import optuna_distributions, union_distributions
 
 __all__ = ["KINDS", "draw", "plot", "study_of"]
@@ -117,6 +118,9 @@ def study_of(result: Result) -> Any:
     import optuna
     from optuna.study import StudyDirection
 
+    codec = None if result.space is None else codec_for(result.space)
+    if codec is not None:  # objects as their labels, quantile params over their values
+        result = shown(codec, result)
     storage = optuna.storages.InMemoryStorage()
     storage.create_new_study([StudyDirection[d.upper()] for d in result.directions],
                              result.study_name)

@@ -13,16 +13,19 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import random
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from unitune._checks import BadValue, objective_arity, parse_values
+from unitune._checks import BadValue, by_run_arity, objective_arity, parse_values
+from unitune._discover import Asked, redeclared, sample
 from unitune.adapters.base import Outcome
 from unitune.errors import InvalidOption, TrialPruned
 from unitune.records import TrialState
+from unitune.space import Categorical, Distribution, Float, Int
 
 __all__ = ["Objective", "Trial"]
 
@@ -49,9 +52,15 @@ class Trial:
     ``ut.TrialPruned`` when the backend decides to stop the trial. A ``Trial`` made
     by hand (``ut.Trial(0, params)``) records nothing and never prunes: handy to call
     an objective outside a study.
+
+    ``suggest_float``/``suggest_int``/``suggest_categorical`` (Optuna's signatures) give
+    a define-by-run objective (``optimize(objective, space=None)``) its values: on
+    ``optuna:*`` Optuna's own trial suggests them; elsewhere the engine's value when it
+    searches that parameter already, else a random one (``unitune/_discover.py``).
     """
 
-    __slots__ = ("number", "params", "constraints", "_last_step", "_state", "_stopped")
+    __slots__ = ("number", "params", "constraints", "_last_step", "_state", "_stopped",
+                 "_asked", "_known", "_native", "_rng")
 
     def __init__(self, number: int, params: Mapping[str, Any]) -> None:
         self.number = number
@@ -60,6 +69,48 @@ class Trial:
         self._last_step: int | None = None
         self._state: Any = None
         self._stopped = False
+        self._asked: Asked = {}  # what suggest_* gave: the trial's params, define-by-run
+        self._known: Mapping[str, Distribution] = {}  # the space discovered before it
+        self._native: Any = None  # Optuna's trial, which suggests on optuna:*
+        self._rng: random.Random | None = None
+
+    # -- define-by-run: Optuna's suggest API ---------------------------------------------------
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
+                      log: bool = False) -> float:
+        """A float in ``[low, high]`` (log-uniform with ``log``; on ``step``'s lattice)."""
+        return float(self._suggest(name, Float(low, high, log=log, step=step)))
+
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1,
+                    log: bool = False) -> int:
+        """An integer in ``[low, high]``, both ends included."""
+        return int(self._suggest(name, Int(low, high, log=log, step=step)))
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        """One of ``choices`` (None, bool, int, float or str), returned as given."""
+        return self._suggest(name, Categorical(choices))
+
+    def _suggest(self, name: str, dist: Distribution) -> Any:
+        if name in self._asked:  # asked again in this trial: the same value, as Optuna
+            value, first = self._asked[name]
+            why = redeclared(name, first, dist)
+            if why is not None:
+                raise ValueError(why)
+            return value
+        known = self._known.get(name)
+        why = None if known is None else redeclared(name, known, dist)
+        if why is not None:
+            raise ValueError(why)
+        if self._native is not None:
+            value = _native_suggest(self._native, name, dist)
+        elif name in self.params and dist.contains(self.params[name]):
+            value = self.params[name]
+        else:  # a parameter the engine does not search (yet): a random value
+            if self._rng is None:
+                self._rng = random.Random(f"{self.number}:{sorted(self.params.items())!r}")
+            value = sample(dist, self._rng)
+        self._asked[name] = (value, dist)
+        self.params[name] = value
+        return value
 
     def report(self, value: float, step: int | None = None) -> None:
         """Record ``value`` at ``step`` (default: the step after the last one); raise
@@ -116,6 +167,16 @@ class Trial:
         return f"Trial(number={self.number}, params={self.params!r})"
 
 
+def _native_suggest(trial: Any, name: str, dist: Distribution) -> Any:
+    """``dist`` suggested by Optuna's own trial (its sampler sees the define-by-run space)."""
+    if isinstance(dist, Categorical):
+        return trial.suggest_categorical(name, list(dist.choices))
+    if isinstance(dist, Int):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    assert isinstance(dist, Float)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
 @functools.cache
 def _pruned_types() -> tuple[type[BaseException], ...]:
     from optuna.exceptions import TrialPruned as OptunaPruned
@@ -125,19 +186,22 @@ def _pruned_types() -> tuple[type[BaseException], ...]:
 
 @dataclass(frozen=True)
 class Objective:
-    """The user's objective as every backend calls it: ``fn(params)`` or
-    ``fn(params, trial)``, its return read as ``n_values`` numbers (a dict by
-    ``metrics``). Picklable when ``fn`` is, so it travels to Ray's workers."""
+    """The user's objective as every backend calls it: ``fn(params)``,
+    ``fn(params, trial)`` or, define-by-run (``n_args == 0``), ``fn(trial)``; its return
+    read as ``n_values`` numbers (a dict by ``metrics``). Picklable when ``fn`` is, so it
+    travels to Ray's workers."""
 
     fn: Callable[..., Any]
     n_args: int
     n_values: int
     metrics: tuple[str, ...] | None = None
+    # stored params -> the user's values (objects, ppf of a quantile): ``space._choices``
+    decode: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, fn: Callable[..., Any], n_values: int,
-           metrics: tuple[str, ...] | None = None) -> Objective:
-        return cls(fn, objective_arity(fn), n_values, metrics)
+           metrics: tuple[str, ...] | None = None, by_run: bool = False) -> Objective:
+        return cls(fn, by_run_arity(fn) if by_run else objective_arity(fn), n_values, metrics)
 
     def __call__(self, trial: Trial) -> Outcome:
         """Run the objective once; whatever happens, return how the trial ended."""
@@ -146,7 +210,11 @@ class Objective:
         exc: BaseException | None = None
         interrupted = wrong_count = False
         try:
-            if self.n_args == 1:
+            if self.decode is not None:
+                trial.params = self.decode(trial.params)
+            if self.n_args == 0:
+                out = self.fn(trial)
+            elif self.n_args == 1:
                 out = self.fn(dict(trial.params))
             else:
                 out = self.fn(dict(trial.params), trial)
@@ -162,4 +230,5 @@ class Objective:
             error, exc = f"{type(failure).__name__}: {failure}", failure
             trace = "".join(traceback.format_exception(failure))
         return Outcome(state, values, error, trace, exc, time.perf_counter() - start,
-                       trial.constraints, interrupted, wrong_count)
+                       trial.constraints, interrupted, wrong_count,
+                       asked=dict(trial._asked) if self.n_args == 0 else None)

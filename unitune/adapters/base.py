@@ -72,6 +72,9 @@ class Capabilities:
     continuous: bool = True  # False: every Float needs a step (grids)
     checkpoints: bool = False
     constraints: bool = False  # the engine searches with ``trial.constraint(...)`` values
+    # ``deterministic=True``: with ``n_workers > 1`` the same seed gives the same trials
+    # (the driver asks in batches of n_workers and tells each batch in proposal order)
+    deterministic: bool = True
 
 
 class Proposal(NamedTuple):
@@ -102,6 +105,8 @@ class Outcome(NamedTuple):
     interrupted: bool = False  # cut short (Ctrl-C, a dead process): re-run on resume
     wrong_count: bool = False  # the objective returned the wrong number of values
     at_deadline: bool = False  # stopped at the study's timeout (timeout_policy='cut')
+    # define-by-run: what the objective's trial.suggest_* gave, {name: (value, Distribution)}
+    asked: dict[str, Any] | None = None
 
 
 class _Wait:
@@ -129,6 +134,8 @@ class BaseAdapter(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     description: ClassVar[str] = ""
     default: ClassVar[bool] = False  # the algorithm chosen by backend="<engine>"
+    # why ``deterministic=True`` is refused, where ``capabilities.deterministic`` is False
+    not_deterministic: ClassVar[str] = "its engine cannot propose in a fixed order"
 
     def __init__(self, space: Space, directions: Sequence[str], *, seed: int | None,
                  n_workers: int, options: Mapping[str, Any], ledger: Ledger) -> None:
@@ -201,6 +208,13 @@ class BaseAdapter(ABC):
         """The number of trials after which the search of ``space`` is exhausted (a grid),
         or None. Known before any work, so a study with no bound is refused up front."""
         return None
+
+    @classmethod
+    def batch_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The options of a ``deterministic=True`` run with ``n_workers > 1`` (batches of
+        n_workers proposals): the engine's own setting for batches where the user set
+        none (Optuna's TPE: ``constant_liar=True``)."""
+        return dict(options)
 
     @classmethod
     def engine_seed(cls, seed: int | None, recorded: int) -> int | None:

@@ -157,6 +157,11 @@ class OptunaAdapter(StudyAdapter):
         self._dists = optuna_distributions(self.space) if not self.space.branches else None
         self._prunes = len(self.directions) == 1
 
+    def define_by_run(self) -> None:
+        """Ask Optuna's trials with no distributions: the objective's ``suggest_*`` calls
+        go to Optuna's trial, so the sampler sees the define-by-run space as in Optuna."""
+        self._dists = {}
+
     def ask(self) -> Proposal | None:
         return self._ask(self._dists)
 
@@ -185,6 +190,11 @@ class TPEAdapter(OptunaAdapter):
     sampler_class = "TPESampler"
     default = True
     description = "Tree-structured Parzen Estimator (Bayesian); Optuna's default"
+
+    @classmethod
+    def batch_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        # a batch's later proposals see its earlier ones as running, with a lie for a value
+        return {"constant_liar": True, **options}
 
 
 @register

@@ -19,6 +19,7 @@ from typing import Any
 from unitune._secrets import storage_name
 from unitune.errors import InvalidOption
 from unitune.ledger._budget import Budget, Count
+from unitune.ledger._drawn import quantiles
 from unitune.ledger._heartbeat import Heartbeat
 from unitune.ledger._keys import (
     CONSTRAINTS_ATTR,
@@ -86,6 +87,7 @@ class Ledger:
             self._dists = [optuna_distributions(space)]
         else:
             self._dists = []
+        self.quantiles = quantiles(space)  # params stored as a quantile (``_drawn.py``)
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -343,7 +345,6 @@ class Ledger:
         """From now on a trial starts only if the study's count is under ``n_trials``,
         decided under a lock every unitune process on the study takes (``reserve``)."""
         self._budget = Budget(self.storage, self.study_id, n_trials, self._count)
-
 
     @contextlib.contextmanager
     def reserve(self) -> Iterator[bool]:

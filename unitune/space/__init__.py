@@ -5,7 +5,10 @@
   and ``step`` mean the same on every backend);
 - ``_space.py``: ``Space``, its grid and its dict/YAML/JSON forms;
 - ``_convert.py``: sklearn, scipy.stats, skopt, Ray Tune and Optuna spaces read as ours;
-- ``_optuna.py``: the space as Optuna distributions (how the ledger stores params).
+- ``_optuna.py``: the space as Optuna distributions (how the ledger stores params);
+- ``_choices.py``: objects as choices, quantiles, the empty grid: the stored form engines
+  and the ledger see, and the user's values back;
+- ``_scipy.py``: a scipy.stats distribution without a native type, as its quantile.
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ def from_sklearn_grid(param_grid: Any) -> Parts:
 
 
 def _scipy_frozen(name: str, dist: Any) -> Distribution:
-    """randint, uniform and loguniform (reciprocal) frozen distributions."""
+    """randint, uniform and loguniform (reciprocal) frozen distributions as Int/Float; any
+    other as a ``Quantile`` (``_scipy.py``)."""
     dist_name = getattr(getattr(dist, "dist", None), "name", None)
     args, kwds = list(getattr(dist, "args", ())), dict(getattr(dist, "kwds", {}))
     loc = kwds.pop("loc", None)
@@ -87,10 +88,10 @@ def _scipy_frozen(name: str, dist: Any) -> Distribution:
                 "use loc=0 (scale is fine)"
             )
         return build(name, Float, float(a) * scale, float(b) * scale, log=True)
-    raise UnsupportedFeature(
-        f"parameter {name!r}: scipy.stats.{dist_name} has no unitune equivalent; "
-        "use randint, uniform, loguniform or a list of values"
-    )
+    from unitune.space._scipy import Quantile
+
+    # Any other one (expon, norm, gamma, poisson...): sampled through its quantile function.
+    return build(name, Quantile, dist)
 
 
 def from_sklearn_distributions(param_distributions: Any) -> Parts:

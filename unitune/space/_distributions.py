@@ -45,7 +45,7 @@ def _integer(value: Any, what: str) -> int:
 def plain(value: Any) -> Any:
     """Return a numpy scalar as the Python scalar it holds; other values unchanged."""
     item = getattr(value, "item", None)
-    if item is not None and type(value).__module__ == "numpy":
+    if item is not None and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
         return item()
     return value
 
@@ -176,46 +176,67 @@ class Int(Distribution):
         return out
 
 
-@dataclass(frozen=True)
+def _same(a: Any, b: Any) -> bool:
+    """The same choice: the same object, or an equal one of the same type (an array or
+    an object whose ``==`` is not a truth value is equal to itself only)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - e.g. numpy arrays: ambiguous truth value
+        return False
+
+
+def _as_list(choices: Any) -> list[Any] | None:
+    """A list of choices from a list, tuple, range or 1-d numpy array; None otherwise."""
+    if isinstance(choices, Sequence) and not isinstance(choices, (str, bytes)):
+        return list(choices)
+    if type(choices).__module__ == "numpy" and getattr(choices, "ndim", None) == 1:
+        return list(choices)
+    return None
+
+
+@dataclass(frozen=True, eq=False)
 class Categorical(Distribution):
-    """One of a fixed list of values: None, bool, int, float or str, returned as given."""
+    """One of a fixed list of values, returned as given: plain values (None, bool, int,
+    float, str) or any Python object (an estimator, a tuple, a dict, an array, a
+    callable). Each choice is its own, by position: a value given twice is kept twice."""
 
     choices: Sequence[Any]  # kept as a tuple
     kind: ClassVar[str] = "categorical"
 
     def __post_init__(self) -> None:
-        if isinstance(self.choices, (str, bytes)) or not isinstance(self.choices, Sequence):
+        choices = _as_list(self.choices)
+        if choices is None:
             raise SpaceTypeError(
                 f"choices must be a list of values, got {self.choices!r} "
                 f"({type(self.choices).__name__})"
             )
-        choices = tuple(plain(c) for c in self.choices)
         if not choices:
             raise InvalidSpace("choices is empty; give at least one value")
-        for c in choices:
-            if not isinstance(c, _STORABLE):
-                raise SpaceTypeError(
-                    f"choice {c!r} ({type(c).__name__}) cannot be stored; choices must be "
-                    "None, bool, int, float or str (map other objects from a string key "
-                    "in the objective)"
-                )
-            if isinstance(c, float) and math.isnan(c):
-                raise InvalidSpace("choice nan is not allowed (it is not equal to itself)")
-        for i, a in enumerate(choices):
-            for b in choices[:i]:
-                if a == b:
-                    raise InvalidSpace(
-                        f"duplicate choices {b!r} and {a!r} (equal in Python); "
-                        "each choice must be distinct"
-                    )
-        object.__setattr__(self, "choices", choices)
+        object.__setattr__(self, "choices", tuple(plain(c) for c in choices))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        return len(self.choices) == len(other.choices) and all(
+            _same(a, b) for a, b in zip(self.choices, other.choices))
+
+    def __hash__(self) -> int:
+        return hash(("categorical", len(self.choices)))
 
     def contains(self, value: Any) -> bool:
-        return any(value == c and type(value) is type(c) for c in self.choices)
+        return any(_same(value, c) for c in self.choices)
 
     def index(self, value: Any) -> int:
+        """The position of ``value``: the same object first, else an equal one."""
         for i, c in enumerate(self.choices):
-            if value == c and type(value) is type(c):
+            if value is c:
+                return i
+        for i, c in enumerate(self.choices):
+            if _same(value, c):
                 return i
         raise ValueError(f"{value!r} is not one of {list(self.choices)!r}")
 
@@ -223,6 +244,12 @@ class Categorical(Distribution):
         return list(self.choices)
 
     def to_dict(self) -> dict[str, Any]:
+        for c in self.choices:
+            if not isinstance(c, _STORABLE):
+                raise SpaceTypeError(
+                    f"choice {c!r} ({type(c).__name__}) cannot be written as data (only "
+                    "None, bool, int, float and str can); keep this space in Python"
+                )
         return {"type": "categorical", "choices": list(self.choices)}
 
 
@@ -232,7 +259,7 @@ _TYPES: dict[str, type[Distribution]] = {"float": Float, "int": Int, "categorica
 def distribution_from_dict(name: str, spec: Any) -> Distribution:
     if isinstance(spec, Distribution):
         return spec
-    if isinstance(spec, (list, tuple)):
+    if _as_list(spec) is not None:
         return Categorical(spec)
     if not isinstance(spec, Mapping):
         raise SpaceTypeError(

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from unitune.errors import InvalidSpace, SpaceTypeError
-from unitune.space._distributions import Distribution, Parts, params_from_dict
+from unitune.space._distributions import Distribution, Parts, named, params_from_dict
+from unitune.space._scipy import quantile_from_dict
 
 __all__ = ["Space"]
 
@@ -67,6 +68,22 @@ def _parse(path: Path, text: str) -> Any:
                            f"{' '.join(str(exc).split())}") from None
 
 
+def _quantiles(spec: Any) -> Any:
+    """``spec`` with each ``{"type": "scipy", ...}`` read as a ``Quantile`` (``_scipy.py``)."""
+    if isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)):
+        return [_quantiles(s) for s in spec]
+    if not isinstance(spec, Mapping):
+        return spec
+    out = dict(spec)
+    for name, item in spec.items():
+        if isinstance(item, Mapping) and item.get("type") == "scipy":
+            try:
+                out[name] = quantile_from_dict({k: v for k, v in item.items() if k != "type"})
+            except (InvalidSpace, SpaceTypeError) as exc:
+                raise named(exc, name) from None
+    return out
+
+
 class Space(Mapping[str, Distribution]):
     """An ordered set of named parameters, or a union of such sets (``branches``).
 
@@ -110,7 +127,8 @@ class Space(Mapping[str, Distribution]):
                     f"{dist!r} ({type(dist).__name__}); Space.coerce() converts other syntaxes"
                 )
             self._params[name] = dist
-        if not self._params:
+        if not self._params and params is None:
+            # ``Space({})`` (an empty param_grid) is one point, {}: the defaults
             raise InvalidSpace("the space has no parameters")
 
     # -- mapping protocol ---------------------------------------------------------------
@@ -188,11 +206,17 @@ class Space(Mapping[str, Distribution]):
         return self._params_dict()
 
     def _params_dict(self) -> dict[str, Any]:
-        return {name: dist.to_dict() for name, dist in self._params.items()}
+        out = {}
+        for name, dist in self._params.items():
+            try:
+                out[name] = dist.to_dict()
+            except (InvalidSpace, SpaceTypeError) as exc:
+                raise named(exc, name) from None
+        return out
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Space:
-        return cls._from_parts(params_from_dict(spec))
+        return cls._from_parts(params_from_dict(_quantiles(spec)))
 
     @classmethod
     def _from_parts(cls, parts: Parts) -> Space:

@@ -41,7 +41,10 @@ class RayAdapter(LoopAdapter):
     searcher: ClassVar[str] = "random"
     scheduler: ClassVar[str] = "fifo"
     capabilities = Capabilities(multi_objective=True, pruning=False, parallel=True,
-                                checkpoints=True)
+                                checkpoints=True, deterministic=False)
+    not_deterministic = ("Ray Tune runs its trials asynchronously (up to max_concurrent at "
+                         "once), and its searcher and scheduler act on results in the order "
+                         "trials report them, which depends on timing")
 
     @classmethod
     def accepted_options(cls) -> dict[str, str]:
@@ -84,7 +87,7 @@ class OptunaSearchAdapter(RayAdapter):
 
 class _Scheduled(RayAdapter):
     capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True,
-                                checkpoints=True)
+                                checkpoints=True, deterministic=False)
 
 
 @register
@@ -115,6 +118,6 @@ class PBTAdapter(_Scheduled):
     scheduler = "pbt"
     # PBT never stops a trial: it replaces the worst trials' state and params.
     capabilities = Capabilities(multi_objective=False, pruning=False, parallel=True,
-                                checkpoints=True)
+                                checkpoints=True, deterministic=False)
     description = ("Population Based Training: trials copy the best trials' checkpoints "
                    "and mutate their params")

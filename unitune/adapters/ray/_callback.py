@@ -27,6 +27,7 @@ from typing import Any
 
 from ray import tune
 
+from unitune._discover import asked_from_json
 from unitune.adapters.base import Host, Outcome, Proposal
 from unitune.adapters.ray import _trainable as rt
 from unitune.adapters.ray._space import Codec
@@ -49,6 +50,7 @@ class _Booked:
     worker: str | None = None  # host:pid of the Ray worker, from its first result
     history: list[dict[str, Any]] = field(default_factory=list)
     running_since: float | None = None  # when Ray last started (or resumed) it
+    asked: str | None = None  # define-by-run: the params the trial asked, last reported
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ class LedgerCallback(tune.Callback):
         if booked.worker is None:
             self._guard(self._ran_on, booked, result)
         kind = result.get(rt.KIND)
+        booked.asked = result.get(rt.ASKED, booked.asked)
         if kind == rt.REPORT:
             self._guard(self.host.report, booked.proposal, int(result[rt.STEP]),
                         float(result[rt.VALUE]))
@@ -263,6 +266,8 @@ class LedgerCallback(tune.Callback):
         else:
             outcome = Outcome(TrialState.FAIL, interrupted=True, duration=duration,
                               error="interrupted: the study stopped while the trial ran")
+        if booked.asked is not None:
+            outcome = outcome._replace(asked=asked_from_json(booked.asked))
         self.host.end(booked.proposal, outcome)
 
     def exploited(self, trial: Any, source: Any, step: Any) -> None:

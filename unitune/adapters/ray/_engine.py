@@ -174,7 +174,7 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     # (claimed, same number), and the new trials are numbered from ``offset`` on.
     queued = _queued(host, adapter, target)
     numbers = tuple(number for number, _ in queued)
-    spec = rt.Spec(objective, host.objective.n_values, codec, offset, numbers)
+    spec = rt.Spec(objective, host.objective.n_values, codec, offset, numbers, seed)
     cut = adapter.cut_after is not None and deadline is not None
     callback = LedgerCallback(host, codec, len(modes), numbers, Limits(
         adapter.trial_timeout, deadline if cut else None, adapter.cut_after))

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from unitune._discover import asked_to_json
 from unitune._portable import NotLoadable, Portable
 from unitune.adapters.base import Outcome
 from unitune.adapters.ray._space import Codec
@@ -38,6 +40,7 @@ WRONG_COUNT = "ut_wrong_count"
 SECONDS = "ut_seconds"
 CONSTRAINTS = "ut_constraints"
 FATAL = "ut_fatal"  # the objective could not be loaded: the study ends with this error
+ASKED = "ut_asked"  # define-by-run: the params trial.suggest_* gave so far, as JSON
 REPORT = "REPORT"
 FINAL = (TrialState.COMPLETE.value, TrialState.FAIL.value, TrialState.PRUNED.value)
 _STATE_FILE = "unitune_state.pkl"
@@ -57,6 +60,7 @@ class Spec:
     codec: Codec
     first_number: int  # ledger number of this run's first new trial
     queued: tuple[int, ...] = ()  # ledger numbers of Ray's first trials: the queued points
+    seed: int | None = None  # define-by-run: a parameter Tune does not search is drawn
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
@@ -93,7 +97,7 @@ class RayTrial(Trial):
 
     def _report(self, step: int, value: float) -> bool:
         try:
-            self.send({KIND: REPORT, STEP: step, VALUE: value})
+            self.send({KIND: REPORT, STEP: step, VALUE: value, **self.asked()})
         except SystemExit:  # how Ray ends a trial its scheduler stopped (or paused)
             return True
         return False
@@ -107,6 +111,11 @@ class RayTrial(Trial):
         with checkpoint.as_directory() as path:
             with open(os.path.join(path, _STATE_FILE), "rb") as fh:
                 return pickle.load(fh)
+
+    def asked(self) -> dict[str, str]:
+        """Define-by-run: the params asked so far, with every report (a trial the
+        scheduler stops sends no final one)."""
+        return {ASKED: asked_to_json(self._asked)} if self._asked else {}
 
     def send(self, metrics: dict[str, Any]) -> None:
         """One ``tune.report``, with a checkpoint of the state set since the last one."""
@@ -191,6 +200,8 @@ def _number(spec: Spec) -> int:
 def run_trial(spec: Spec, config: dict[str, Any]) -> None:
     """Run the objective once and send its outcome as the trial's last report."""
     trial = RayTrial(_number(spec), spec.codec.decode(config))
+    trial._known = spec.codec.space  # define-by-run: what Tune searches, declared so
+    trial._rng = random.Random(f"{spec.seed}:{trial.number}")
     try:
         objective: Objective = spec.objective.load()
     except NotLoadable as exc:
@@ -201,7 +212,7 @@ def run_trial(spec: Spec, config: dict[str, Any]) -> None:
         raise SystemExit(0)
     if outcome.interrupted:  # Ctrl-C reached the worker: Ray is shutting the run down
         raise KeyboardInterrupt
-    final = _outcome_result(outcome, spec.n_values)
+    final = {**_outcome_result(outcome, spec.n_values), **trial.asked()}
     if trial._last_step is not None:
         final[STEP] = trial._last_step
     final["done"] = True
