@@ -4,6 +4,8 @@
   twice and checks that ``results.json`` repeats byte for byte.
 - **t1**: every family, 10 seeds; at most 90 minutes on 2 cores (``--jobs 2``). Its report
   is committed under ``benchmarks/results/t1/``.
+- **tc**: the conditional family alone (a conditional space and the same problem
+  flattened by hand), 10 seeds; about 10 minutes on 2 cores.
 - **t2**: t1's problems with 25 seeds and twice the budgets, meant for a Ray cluster
   (``--ray-address``, ``--storage`` a database every node reaches).
 
@@ -156,4 +158,17 @@ def _t2() -> list[Entry]:
 
 T2 = _t2()
 
-TIERS: dict[str, list[Entry]] = {"t0": T0, "t1": T1, "t2": T2}
+# The conditional family, a tier of its own (t0 and t1 keep their committed reports): a
+# space declared with when= searched natively (optuna:tpe, define-by-run, grouped; and
+# TPE's default independent model for reference), flattened by the engine (skopt:gp,
+# pymoo:ga), and flattened by hand (the -flat problem: every parameter always drawn).
+TPE_INDEPENDENT = ("tpe-independent", "optuna:tpe", {"multivariate": False, "group": False})
+SKOPT_FAST = ("skopt:gp", "skopt:gp", {"acq_optimizer": "sampling",
+                                       "acq_optimizer_kwargs": {"n_points": 2000}})
+TC = [
+    Entry("cond-branches", "conditional",
+          ("optuna:tpe", TPE_INDEPENDENT, SKOPT_FAST, "pymoo:ga", BASELINE), 40, 10),
+    Entry("cond-branches-flat", "conditional", ("optuna:tpe", BASELINE), 40, 10),
+]
+
+TIERS: dict[str, list[Entry]] = {"t0": T0, "t1": T1, "t2": T2, "tc": TC}

@@ -28,6 +28,8 @@ PRINTS: dict[str, list[str]] = {
     "In Python": [_PARAMS,
                   r"\s*number\s+state\s+value\s+params_kernel",
                   *[rf"{i}\s+{i}\s+COMPLETE\s+0\.\d+\s+(rbf|sigmoid)" for i in range(TINY)]],
+    "Conditional spaces": [r"\['model', 'n_layers', 'units_l3'\]",
+                           rf"{TINY} trials, each with its active parameters only"],
     "Define-by-run objectives": [r"True"],
     "The ledger": [rf"{TINY} trials, best \d+\.\d{{4}}: history\.html"],
     "scikit-learn": [r"\{'C': (0\.1|1|10), 'kernel': '(rbf|linear)'\} 0\.9\d+"],

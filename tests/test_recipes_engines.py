@@ -39,6 +39,7 @@ TINY: dict[str, list[str]] = {
     "pruning": ["--max-epochs", "5"],
     "async_parallel": ["--epochs", "2", "--workers", "2"],
     "tpe": ["--cv", "2"],
+    "model_choice": ["--cv", "2"],
     "multi_objective": ["--pop-size", "3", "--max-iter", "3"],
     "evolutionary": ["--pop-size", "3", "--max-iter", "3"],
     "nlp_pipeline": ["--max-iter", "5"],

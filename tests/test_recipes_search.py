@@ -115,3 +115,15 @@ def test_quickstart_maximises_accuracy_and_prints_each_trial(capsys):
                       "3 trials, seed 0")
     assert sum(line.startswith("trial ") for line in out) == 3
 
+
+
+def test_model_choice_searches_a_conditional_space_with_active_params_only(capsys):
+    from recipes import model_choice
+
+    assert model_choice.SPACE.conditional
+    result = model_choice.main(["--n-trials", "6", "--cv", "2", "--seed", "0"])
+    _check(result, model_choice, "optuna:tpe", 6)
+    for t in result.trials:  # each trial holds its model's parameters only
+        assert set(t.params) == set(model_choice.SPACE.active(t.params))
+    out = capsys.readouterr().out
+    assert f"optuna:tpe: 6 trials, best 2-fold accuracy {result.best_value:.4f}" in out

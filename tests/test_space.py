@@ -140,7 +140,9 @@ def test_sklearn_param_grid():
     assert union.grid() == [{"kernel": "linear", "C": 1}, {"kernel": "linear", "C": 10},
                             {"kernel": "rbf", "C": 1, "gamma": 0.1},
                             {"kernel": "rbf", "C": 1, "gamma": 1}]
-    with pytest.raises(ut.UnsupportedFeature, match="'optuna:tpe' cannot search a union"):
+    # C has other values in each branch: no conditional space, optuna:grid only
+    with pytest.raises(ut.UnsupportedFeature, match="'optuna:tpe': this union of sub-spaces "
+                       r"\(a list of param grids\) is no conditional space: parameter 'C'"):
         ut.optimize(lambda p: 0.0, union, backend="optuna:tpe", n_trials=2)
     result = ut.optimize(lambda p: p["C"], union, backend="optuna:grid")
     assert [dict(t.params) for t in result.trials] == union.grid()

@@ -49,7 +49,7 @@ def cmd_backends(args: argparse.Namespace) -> int:
         rows.append([
             b.name + (" *" if b.default else ""), b.engine,
             "yes" if b.installed else f"no: pip install 'unitune[{b.extra}]'",
-            yes[c.multi_objective], yes[c.pruning], yes[c.parallel], yes[c.conditional],
+            yes[c.multi_objective], yes[c.pruning], yes[c.parallel], c.conditional,
             yes[c.checkpoints], yes[c.deterministic], b.description,
         ])
     print(table(["backend", "engine", "installed", "multi-obj", "pruning", "parallel",

@@ -96,7 +96,7 @@ def optimize(
     ``deterministic``: ``_batches.py``; ``space=None``: ``objective(trial)`` calls
     ``trial.suggest_*`` (``_by_run.py``)."""
     _refuse_a_study_started_on_import()
-    by_run, space = space is None, PLACEHOLDER if space is None else Space.coerce(space)
+    by_run, space = space is None, for_backend(space, backend)
     metric_names = check_metrics(metrics)
     dirs = check_directions(direction, directions, metric_names)
     fn = Objective.of(objective, len(dirs), metric_names, by_run=by_run)
@@ -249,7 +249,12 @@ def _why_outside(space: Space, params: Mapping[str, Any]) -> str:
     """What makes ``params`` no point of ``space``: the first parameter that is wrong."""
     if space.branches:
         return f"params {dict(params)!r} fit no branch of the space"
+    active = set(space.active(params))  # a conditional space: the active ones only
     for name, dist in space.items():
+        if name not in active:
+            if name in params:
+                return f"it has {name!r}, which its other values make inactive"
+            continue
         if name not in params:
             return f"it has no value for {name!r}"
         if not dist.contains(params[name]):
@@ -294,6 +299,24 @@ def _checked_callbacks(callbacks: Any) -> list[Callable[[TrialRecord], Any]]:
         raise InvalidOption(f"callbacks must be a list of callables taking a TrialRecord, "
                             f"got {checked!r}")
     return checked
+
+
+def for_backend(space: Any, backend: str) -> Space:
+    """The space ``optimize`` was given as a ``Space`` (None: a define-by-run study's
+    placeholder); a union of sub-spaces (a list of param grids) as the conditional space
+    with the same points, for every backend but those that search a union as it is."""
+    if space is None:
+        return PLACEHOLDER
+    space = Space.coerce(space)
+    if not space.branches:
+        return space
+    adapter_cls = adapters.get(backend)
+    if adapter_cls.unions:
+        return space
+    try:
+        return space.as_conditional()
+    except UnsupportedFeature as exc:
+        raise UnsupportedFeature(f"backend {adapter_cls.name!r}: {exc}") from None
 
 
 def _checked_backend(backend: str, space: Space, directions: tuple[str, ...],

@@ -145,8 +145,9 @@ def _space_distributions(result: Result) -> Callable[[Any], dict[str, Any] | Non
     if space is None:
         return lambda params: None
     if not space.branches:
-        single = optuna_distributions(space)
-        return lambda params: single
+        single = optuna_distributions(space)  # a conditional space: the active ones
+        return lambda params: single if len(params) == len(single) else {
+            k: single[k] for k in params if k in single}
     pairs = list(zip(space.branches, union_distributions(space)))
     return lambda params: next((d for b, d in pairs if b.contains(params)), None)
 

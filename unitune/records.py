@@ -212,13 +212,19 @@ class Result:
 
         constrained = any(t.constraints is not None for t in self.trials)
         names = self.value_names()
+        # every param a column, side by side; a trial without it (a conditional
+        # parameter that was inactive) leaves it empty
+        params = list(dict.fromkeys(k for t in self.trials for k in t.params))
+        if self.space is not None:
+            order = {k: i for i, k in enumerate(self.space.names)}
+            params.sort(key=lambda k: order.get(k, len(order)))
         rows = []
         for t in self.trials:
             row: dict[str, Any] = {"number": t.number, "state": t.state.value}
             for i, name in enumerate(names):
                 row[name] = t.values[i] if t.values is not None else math.nan
-            for k, v in t.params.items():
-                row[f"params_{k}"] = v
+            for k in params:
+                row[f"params_{k}"] = t.params.get(k)
             row.update(duration=t.duration, datetime_start=t.datetime_start, error=t.error,
                        backend=t.backend, worker=t.worker)
             if constrained:

@@ -6,11 +6,13 @@ and, where it is known, its optimum (for several objectives: the true front's hy
 against ``reference``), so every backend, and every engine called directly, sees the same
 thing. Families: ``synthetic`` (known optima), ``tabular`` (exact optima from complete
 tables), ``ml`` (live scikit-learn / XGBoost cross-validation, optimum unknown) and
-``multi-objective`` (analytic or exact fronts).
+``multi-objective`` (analytic or exact fronts) and ``conditional`` (a known optimum in
+one branch of a conditional space, and the same problem flattened by hand).
 """
 
 from __future__ import annotations
 
+from .conditional import CONDITIONAL
 from ._base import FAMILIES, Problem, hypervolume, minimised
 from .ml import ML, SklearnObjective
 from .multi import DTLZ2, PYMOO, ZDT1, ZDT2, ZDT3, PymooObjective
@@ -37,7 +39,8 @@ from .tabular import (
     true_front,
 )
 
-PROBLEMS: dict[str, Problem] = {p.name: p for p in (*SYNTHETIC, *TABULAR, *ML, *PYMOO, HPOBENCH_MO)}
+PROBLEMS: dict[str, Problem] = {p.name: p for p in (*SYNTHETIC, *TABULAR, *ML, *PYMOO, HPOBENCH_MO,
+                                                 *CONDITIONAL)}
 
 
 def family(name: str) -> str:
@@ -53,7 +56,7 @@ def names(family: str | None = None) -> list[str]:
 
 
 __all__ = [
-    "ACKLEY10", "ACKLEY_MIXED", "BRANIN", "DTLZ2", "FAMILIES", "HARTMANN6", "HPOBENCH_MO",
+    "ACKLEY10", "ACKLEY_MIXED", "BRANIN", "CONDITIONAL", "DTLZ2", "FAMILIES", "HARTMANN6", "HPOBENCH_MO",
     "ML", "PROBLEMS", "PYMOO", "ROSENBROCK6", "SYNTHETIC", "TABULAR", "ZDT1", "ZDT2", "ZDT3",
     "Problem", "PymooObjective", "SklearnObjective", "TabularObjective", "ackley10",
     "ackley_mixed", "branin", "expected_best_random", "family", "hartmann6", "hypervolume",

@@ -11,7 +11,7 @@ import numpy as np
 
 import unitune as ut
 
-FAMILIES = ("synthetic", "tabular", "ml", "multi-objective")
+FAMILIES = ("synthetic", "tabular", "ml", "multi-objective", "conditional")
 
 
 @dataclass(frozen=True)

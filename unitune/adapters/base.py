@@ -68,7 +68,11 @@ class Capabilities:
     multi_objective: bool = False
     pruning: bool = False
     parallel: bool = True
-    conditional: bool = False  # a union of sub-spaces (a list of param grids)
+    # How the engine searches a space with conditional (``when=``) parameters: "native"
+    # (the engine sees the hierarchy: define-by-run, nested domains), "flattened" (every
+    # parameter in the engine's vector; the inactive ones are not passed to the
+    # objective nor stored) or "refused".
+    conditional: str = "refused"
     continuous: bool = True  # False: every Float needs a step (grids)
     checkpoints: bool = False
     constraints: bool = False  # the engine searches with ``trial.constraint(...)`` values
@@ -134,6 +138,7 @@ class BaseAdapter(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     description: ClassVar[str] = ""
     default: ClassVar[bool] = False  # the algorithm chosen by backend="<engine>"
+    unions: ClassVar[bool] = False  # searches a union of sub-spaces as it is (a grid)
     # why ``deterministic=True`` is refused, where ``capabilities.deterministic`` is False
     not_deterministic: ClassVar[str] = "its engine cannot propose in a fixed order"
 
@@ -182,10 +187,16 @@ class BaseAdapter(ABC):
                 f"backend {cls.name!r} is single-objective; got {len(directions)} directions. "
                 "Use a multi-objective backend (see `unitune backends`), e.g. optuna:nsga2"
             )
-        if space.branches and not caps.conditional:
+        if space.branches and not cls.unions:
             raise UnsupportedFeature(
                 f"backend {cls.name!r} cannot search a union of sub-spaces (a list of "
-                "param grids); use optuna:grid, or one space per run"
+                "param grids) that is no conditional space; use optuna:grid, or one space "
+                "per run"
+            )
+        if space.conditional and caps.conditional == "refused":
+            raise UnsupportedFeature(
+                f"backend {cls.name!r} cannot search a conditional space (parameters with "
+                "when=); see the conditional column of `unitune backends`"
             )
         if not caps.continuous:
             for branch in space.branches or (space,):

@@ -12,6 +12,7 @@ plus ``pruner`` and ``pruner_options``.
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -27,9 +28,11 @@ from unitune.errors import InvalidOption
 from unitune.ledger._keys import CONSTRAINTS_ATTR
 from unitune.records import TrialState
 from unitune.space import Space
-from unitune.space._optuna import optuna_distributions
+from unitune.space._optuna import optuna_distributions, suggest_active
 
 __all__ = ["PRUNERS"]
+
+logger = logging.getLogger("unitune")
 
 # study.ask() warns when the storage keeps heartbeats, because study.optimize() is what
 # feeds them in Optuna; in unitune the ledger feeds them for every trial it runs.
@@ -96,7 +99,8 @@ class OptunaAdapter(StudyAdapter):
     engine = "optuna"
     extra = "optuna"
     requires: ClassVar[tuple[str, ...]] = ("optuna",)
-    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True)
+    capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
+                                conditional="native")
     sampler_class: ClassVar[str]
 
     @classmethod
@@ -133,6 +137,14 @@ class OptunaAdapter(StudyAdapter):
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna
 
+        if self.space.conditional and self.sampler_class != "TPESampler" and \
+                "warn_independent_sampling" in self._sampler_params() and \
+                "warn_independent_sampling" not in kwargs:
+            # Optuna warns for each conditional parameter of each trial; said once here
+            logger.warning("backend %r: the conditional parameters (outside the ones every "
+                           "trial has) are sampled independently at random, as Optuna's %s "
+                           "does for a dynamic space", self.name, self.sampler_class)
+            kwargs = {**kwargs, "warn_independent_sampling": False}
         if (self.capabilities.constraints and "constraints_func" not in kwargs
                 and int(optuna.__version__.split(".")[0]) < 5):
             # Optuna 5 reads the ``constraints`` attribute that trial.constraint() writes;
@@ -163,6 +175,11 @@ class OptunaAdapter(StudyAdapter):
         self._dists = {}
 
     def ask(self) -> Proposal | None:
+        if self.space.conditional:  # define-by-run: the active parameters, parents first
+            trial = self.study.ask()
+            suggest_active(trial, self.space)
+            return Proposal(params=trial.params, trial_id=trial._trial_id, number=trial.number,
+                            handle=trial)
         return self._ask(self._dists)
 
     def _ask(self, dists: dict[str, Any] | None) -> Proposal:
@@ -191,6 +208,19 @@ class TPEAdapter(OptunaAdapter):
     default = True
     description = "Tree-structured Parzen Estimator (Bayesian); Optuna's default"
 
+    def make_sampler(self, kwargs: dict[str, Any]) -> Any:
+        """A conditional space: TPE models each group of parameters that occur together
+        (``multivariate=True, group=True``) unless the options say otherwise; a plain
+        space: TPE as the options give it."""
+        if not self.space.conditional:
+            return super().make_sampler(kwargs)
+        import optuna
+
+        kwargs = {"multivariate": True, "group": True, **kwargs}
+        with warnings.catch_warnings():  # both are "experimental" in Optuna 4
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return super().make_sampler(kwargs)
+
     @classmethod
     def batch_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
         # a batch's later proposals see its earlier ones as running, with a lie for a value
@@ -209,7 +239,8 @@ class CmaEsAdapter(OptunaAdapter):
     name = "optuna:cmaes"
     sampler_class = "CmaEsSampler"
     requires = ("optuna", "cmaes")
-    capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True)
+    capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True,
+                                conditional="native")
     description = "CMA-ES evolution strategy (categoricals sampled independently, as Optuna does)"
 
 
@@ -232,7 +263,7 @@ class OptunaNSGA2Adapter(OptunaAdapter):
     name = "optuna:nsga2"
     sampler_class = "NSGAIISampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
-                                constraints=True)
+                                constraints=True, conditional="native")
     description = "NSGA-II genetic algorithm, multi-objective, with constraints"
 
 
@@ -241,7 +272,7 @@ class OptunaNSGA3Adapter(OptunaAdapter):
     name = "optuna:nsga3"
     sampler_class = "NSGAIIISampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
-                                constraints=True)
+                                constraints=True, conditional="native")
     description = "NSGA-III genetic algorithm for many objectives"
 
 
@@ -262,14 +293,15 @@ class GridAdapter(OptunaAdapter):
     name = "optuna:grid"
     sampler_class = "GridSampler"
     capabilities = Capabilities(multi_objective=True, pruning=True, parallel=True,
-                                conditional=True, continuous=False)
+                                conditional="native", continuous=False)
+    unions = True
     description = "exhaustive grid (GridSearchCV's search); Floats need a step"
 
     def make_sampler(self, kwargs: dict[str, Any]) -> Any:
         import optuna
 
         self._pending: list[dict[str, Any]] | None = None
-        if self.space.branches:
+        if self.space.branches or self.space.conditional:
             self._pending = self.space.grid()
             return optuna.samplers.RandomSampler(seed=self.seed)
         grid = {name: dist.grid() or [] for name, dist in self.space.items()}  # all finite

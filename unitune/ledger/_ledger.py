@@ -150,7 +150,8 @@ class Ledger:
     def distributions_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The Optuna distributions to store ``params`` under (its branch's, for a union)."""
         if len(self._dists) == 1:
-            return self._dists[0]
+            dists = self._dists[0]  # a conditional space: its active params only
+            return dists if len(params) == len(dists) else {n: dists[n] for n in params}
         assert self.space is not None  # a ledger without a space stores no trial
         for branch, dists in zip(self.space.branches, self._dists):
             if branch.contains(params):

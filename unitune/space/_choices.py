@@ -21,6 +21,7 @@ through as they always did, at no cost.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
 from collections.abc import Mapping
@@ -79,16 +80,30 @@ def _stored_branch(space: Space) -> tuple[Space, dict[str, dict[str, Any]],
     if not space:  # no parameters (sklearn's {}): one fixed one, which the user never sees
         params[DEFAULTS] = Categorical([DEFAULTS])
     for name, dist in space.items():
+        if dist.when:  # a condition on a parent stored as labels names its labels
+            dist = dataclasses.replace(dist, when=_labelled_when(space, dist.when))  # type: ignore[type-var]  # every Distribution is a dataclass
         if needs_labels(dist):
             assert isinstance(dist, Categorical)
             labels = [label(i, c) for i, c in enumerate(dist.choices)]
             objects[name] = dict(zip(labels, dist.choices))
-            params[name] = Categorical(labels)
+            params[name] = Categorical(labels, when=dist.when)
         else:
             if isinstance(dist, Quantile):
                 quantiles[name] = dist
             params[name] = dist
     return Space(params), objects, quantiles
+
+
+def _labelled_when(space: Space, when: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A condition's values on a parent whose choices are stored as labels, as labels."""
+    out = []
+    for parent, op, values in when:
+        dist = space[parent]
+        if needs_labels(dist) and op in ("in", "==", "!="):
+            assert isinstance(dist, Categorical)
+            values = tuple(label(dist.index(v), v) for v in values)
+        out.append((parent, op, values))
+    return tuple(out)
 
 
 class Codec:

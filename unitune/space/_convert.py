@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from unitune.errors import InvalidSpace, SpaceTypeError, UnsupportedFeature
+from unitune.space import _conditions
 from unitune.space._distributions import (
     Categorical,
     Distribution,
@@ -197,10 +198,47 @@ def _ray_domain(name: str, dom: Any) -> Distribution:
 def from_ray(config: Mapping[str, Any]) -> Parts:
     """A Ray Tune ``param_space``: ``tune.uniform``, ``loguniform``, ``quniform``,
     ``randint`` (upper excluded), ``qrandint`` (upper included), ``choice``,
-    ``grid_search``."""
+    ``grid_search``; a nested ``tune.choice([{...}, {...}])`` of dicts is a conditional
+    space (``_ray_nested``)."""
     if not isinstance(config, Mapping):
         raise SpaceTypeError(f"a Ray Tune config must be a dict, got {config!r}")
-    return {name: _ray_domain(name, dom) for name, dom in config.items()}
+    params: dict[str, Distribution] = {}
+    for name, dom in config.items():
+        categories = getattr(dom, "categories", None)
+        if type(dom).__name__ == "Categorical" and categories and all(
+                isinstance(c, Mapping) for c in categories):
+            params.update(_ray_nested(name, list(categories)))
+        else:
+            params[name] = _ray_domain(name, dom)
+    return params
+
+
+def _ray_nested(name: str, options: list[Mapping[str, Any]]) -> dict[str, Distribution]:
+    """``name: tune.choice([{...}, {...}])``: ``name`` becomes a Categorical parent and
+    each option's entries ``name/key`` parameters conditional on it (Ray's own flat
+    names). The parent's values are a key every option fixes to a distinct constant
+    (``{"type": "svm", ...}``), else the options' indices."""
+    label_key = next((k for k in options[0] if all(
+        k in o and isinstance(o[k], (str, int, bool)) for o in options)
+        and len({repr(o[k]) for o in options}) == len(options)), None)
+    branches = []
+    for i, option in enumerate(options):
+        label = option[label_key] if label_key is not None else i
+        branch: dict[str, Distribution] = {name: Categorical([label])}
+        for key, value in option.items():
+            if key == label_key:
+                continue
+            sub = f"{name}/{key}"
+            if isinstance(value, (str, int, float, bool, type(None))):
+                branch[sub] = build(sub, Categorical, [value])
+            else:
+                branch[sub] = _ray_domain(sub, value)
+        branches.append(branch)
+    parts = _conditions.union(branches)
+    if isinstance(parts, str):
+        raise UnsupportedFeature(f"parameter {name!r}: this nested tune.choice is no "
+                                 f"conditional space: {parts}")
+    return parts
 
 
 # -- Optuna ----------------------------------------------------------------------------

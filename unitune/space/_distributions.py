@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
 from unitune.errors import InvalidSpace, SpaceTypeError
+from unitune.space import _conditions
 
 __all__ = ["Categorical", "Distribution", "Float", "Int", "Numeric", "Parts", "build",
            "distribution_from_dict", "fixed_value", "is_fixed", "named", "params_from_dict",
@@ -54,6 +55,15 @@ class Distribution:
     """Base of the three parameter types. Subclasses are frozen dataclasses."""
 
     kind: ClassVar[str]
+    when: Any  # the condition under which the parameter exists (see _conditions.py)
+
+    def _set_when(self) -> None:
+        object.__setattr__(self, "when", _conditions.normalize(self.when))
+
+    def _with_when(self, out: dict[str, Any]) -> dict[str, Any]:
+        if self.when:
+            out["when"] = _conditions.to_dict(self.when)
+        return out
 
     def contains(self, value: Any) -> bool:
         raise NotImplementedError
@@ -74,9 +84,11 @@ class Float(Distribution):
     high: float
     log: bool = False
     step: float | None = None
+    when: Any = field(default=None, repr=False)
     kind: ClassVar[str] = "float"
 
     def __post_init__(self) -> None:
+        self._set_when()
         low, high = _real(self.low, "low"), _real(self.high, "high")
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
@@ -124,7 +136,7 @@ class Float(Distribution):
             out["log"] = True
         if self.step is not None:
             out["step"] = self.step
-        return out
+        return self._with_when(out)
 
 
 @dataclass(frozen=True)
@@ -135,9 +147,11 @@ class Int(Distribution):
     high: int
     log: bool = False
     step: int = 1
+    when: Any = field(default=None, repr=False)
     kind: ClassVar[str] = "int"
 
     def __post_init__(self) -> None:
+        self._set_when()
         low, high = _integer(self.low, "low"), _integer(self.high, "high")
         step = _integer(self.step, "step")
         object.__setattr__(self, "low", low)
@@ -173,7 +187,7 @@ class Int(Distribution):
             out["log"] = True
         if self.step != 1:
             out["step"] = self.step
-        return out
+        return self._with_when(out)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -205,9 +219,11 @@ class Categorical(Distribution):
     callable). Each choice is its own, by position: a value given twice is kept twice."""
 
     choices: Sequence[Any]  # kept as a tuple
+    when: Any = field(default=None, repr=False)
     kind: ClassVar[str] = "categorical"
 
     def __post_init__(self) -> None:
+        self._set_when()
         choices = _as_list(self.choices)
         if choices is None:
             raise SpaceTypeError(
@@ -222,7 +238,7 @@ class Categorical(Distribution):
         if not isinstance(other, Categorical):
             return NotImplemented
         return len(self.choices) == len(other.choices) and all(
-            _same(a, b) for a, b in zip(self.choices, other.choices))
+            _same(a, b) for a, b in zip(self.choices, other.choices)) and self.when == other.when
 
     def __hash__(self) -> int:
         return hash(("categorical", len(self.choices)))
@@ -250,7 +266,7 @@ class Categorical(Distribution):
                     f"choice {c!r} ({type(c).__name__}) cannot be written as data (only "
                     "None, bool, int, float and str can); keep this space in Python"
                 )
-        return {"type": "categorical", "choices": list(self.choices)}
+        return self._with_when({"type": "categorical", "choices": list(self.choices)})
 
 
 _TYPES: dict[str, type[Distribution]] = {"float": Float, "int": Int, "categorical": Categorical}
@@ -274,7 +290,7 @@ def distribution_from_dict(name: str, spec: Any) -> Distribution:
         )
     cls = _TYPES[kind]
     allowed = {"float": {"low", "high", "log", "step"}, "int": {"low", "high", "log", "step"},
-               "categorical": {"choices"}}[kind]
+               "categorical": {"choices"}}[kind] | {"when"}
     unknown = set(spec) - allowed
     if unknown:
         raise InvalidSpace(

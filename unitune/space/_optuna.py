@@ -8,7 +8,8 @@ from typing import Any
 from unitune.space._distributions import Categorical, Distribution, Float, Int
 from unitune.space._space import Space
 
-__all__ = ["optuna_distribution", "optuna_distributions", "union_distributions"]
+__all__ = ["optuna_distribution", "optuna_distributions", "suggest", "suggest_active",
+           "union_distributions"]
 
 
 def optuna_distribution(dist: Distribution) -> Any:
@@ -56,3 +57,26 @@ def _dedupe(values: list[Any]) -> list[Any]:
         if not any(v == o and type(v) is type(o) for o in out):
             out.append(v)
     return out
+
+
+def suggest(trial: Any, name: str, dist: Distribution, choice_indices: bool = False) -> Any:
+    """``trial.suggest_*`` for a unitune distribution (Optuna's public API, so that a
+    wrapper of the trial, e.g. Ray's, sees the call); ``choice_indices``: a categorical
+    as the index of its choice."""
+    if isinstance(dist, Categorical):
+        if choice_indices:
+            return dist.choices[trial.suggest_categorical(name, list(range(len(dist.choices))))]
+        return trial.suggest_categorical(name, list(dist.choices))
+    if isinstance(dist, Int):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    assert isinstance(dist, Float)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+def suggest_active(trial: Any, space: Space, choice_indices: bool = False) -> dict[str, Any]:
+    """Define-by-run: suggest a conditional space's active parameters, parents first."""
+    values: dict[str, Any] = {}
+    for name in space.order:
+        if name in space.active(values):
+            values[name] = suggest(trial, name, space[name], choice_indices)
+    return space.prune(values)

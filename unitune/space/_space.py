@@ -10,7 +10,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from unitune.errors import InvalidSpace, SpaceTypeError
+from unitune.errors import InvalidSpace, SpaceTypeError, UnsupportedFeature
+from unitune.space import _conditions
 from unitune.space._distributions import Distribution, Parts, named, params_from_dict
 from unitune.space._scipy import quantile_from_dict
 
@@ -23,6 +24,11 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if dup is not None:
         raise ValueError(f"key {dup!r} is given twice")
     return dict(pairs)
+
+
+def _filler(dist: Distribution) -> Any:
+    choices = getattr(dist, "choices", None)
+    return choices[0] if choices is not None else getattr(dist, "low")
 
 
 def _yaml_loader() -> Any:
@@ -88,11 +94,13 @@ class Space(Mapping[str, Distribution]):
     """An ordered set of named parameters, or a union of such sets (``branches``).
 
     ``Space(C=ut.Float(1e-3, 1e3, log=True), kernel=ut.Categorical(["rbf", "linear"]))``.
-    A union (what a scikit-learn list of ``param_grid`` dicts means) holds
-    several sub-spaces; only backends with the ``conditional`` capability take one.
+    A parameter declared with ``when=`` exists only when its parents have the given
+    values (``_conditions.py``): ``active``, ``prune`` and ``fill`` read a point under
+    those conditions. A union (what a scikit-learn list of ``param_grid`` dicts means)
+    holds several sub-spaces; ``as_conditional`` makes it one conditional space.
     """
 
-    __slots__ = ("_params", "_branches")
+    __slots__ = ("_params", "_branches", "_order")
 
     def __init__(
         self,
@@ -115,6 +123,7 @@ class Space(Mapping[str, Distribution]):
                 raise InvalidSpace("branches must be a non-empty list of plain Space objects")
             self._branches: tuple[Space, ...] = branches
             self._params: dict[str, Distribution] = {}
+            self._order: list[str] | None = None
             return
         self._branches = ()
         self._params = {}
@@ -130,6 +139,7 @@ class Space(Mapping[str, Distribution]):
         if not self._params and params is None:
             # ``Space({})`` (an empty param_grid) is one point, {}: the defaults
             raise InvalidSpace("the space has no parameters")
+        self._order = _conditions.check(self._params)
 
     # -- mapping protocol ---------------------------------------------------------------
     def __getitem__(self, name: str) -> Distribution:
@@ -172,11 +182,59 @@ class Space(Mapping[str, Distribution]):
             seen.update(dict.fromkeys(b))
         return list(seen)
 
+    # -- conditions ---------------------------------------------------------------------
+    @property
+    def conditional(self) -> bool:
+        """True if a parameter is declared with ``when=``."""
+        return self._order is not None
+
+    @property
+    def order(self) -> list[str]:
+        """The names with every parent before its children (define-by-run order)."""
+        return list(self._order or self._params)
+
+    def active(self, params: Mapping[str, Any]) -> list[str]:
+        """The names active for the values in ``params`` (all for a plain space)."""
+        if self._order is None:
+            return list(self._params)
+        return _conditions.active(self._params, self._order, params)
+
+    def prune(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` without the inactive ones, in the space's order (what the objective
+        gets from an engine that proposes every parameter)."""
+        if self._order is None:
+            return dict(params)
+        keep = set(self.active(params))
+        return {n: params[n] for n in self._params if n in keep and n in params}
+
+    def fill(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every parameter: the active ones from ``params``, each inactive one at a fixed
+        filler (its first choice or its low end), so that an engine searching the flat
+        vector is told the same value for a parameter that did not matter."""
+        if self._order is None:
+            return dict(params)
+        return {n: params[n] if n in params else _filler(d) for n, d in self._params.items()}
+
+    def as_conditional(self) -> Space:
+        """A union as the conditional space with the same points (a Categorical that
+        tells the branches apart is the parent); a plain space is itself."""
+        if not self._branches:
+            return self
+        parts = _conditions.union([dict(b) for b in self._branches])
+        if isinstance(parts, str):
+            raise UnsupportedFeature(f"this union of sub-spaces (a list of param grids) is no "
+                                     f"conditional space: {parts}; use optuna:grid")
+        return Space(parts)
+
     # -- checks -------------------------------------------------------------------------
     def contains(self, params: Mapping[str, Any]) -> bool:
-        """True if ``params`` is a complete point of this space (of one branch for a union)."""
+        """True if ``params`` is a complete point of this space (of one branch for a union;
+        its active parameters only for a conditional space)."""
         if self._branches:
             return any(b.contains(params) for b in self._branches)
+        if self._order is not None:
+            return set(params) == set(self.active(params)) and all(
+                self._params[k].contains(v) for k, v in params.items())
         return set(params) == set(self._params) and all(
             d.contains(params[k]) for k, d in self._params.items()
         )
@@ -185,6 +243,8 @@ class Space(Mapping[str, Distribution]):
         """Every point of a finite space, in order (branches one after another)."""
         if self._branches:
             return [p for b in self._branches for p in b.grid()]
+        if self._order is not None:
+            return _conditions.grid(self._params, self._order)
         import itertools
 
         axes = []

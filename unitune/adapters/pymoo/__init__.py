@@ -55,7 +55,8 @@ class PymooAdapter(Adapter):
     engine = "pymoo"
     extra = "pymoo"
     requires: ClassVar[tuple[str, ...]] = ("pymoo",)
-    capabilities = Capabilities(multi_objective=True, parallel=True, constraints=True)
+    capabilities = Capabilities(multi_objective=True, parallel=True, constraints=True,
+                                conditional="flattened")
     box: ClassVar[bool] = False  # True: no mixed-variable operators (DE)
 
     @classmethod
@@ -312,7 +313,8 @@ class PymooNSGA3Adapter(PymooAdapter):
 @register
 class PymooGAAdapter(PymooAdapter):
     name = "pymoo:ga"
-    capabilities = Capabilities(multi_objective=False, parallel=True, constraints=True)
+    capabilities = Capabilities(multi_objective=False, parallel=True, constraints=True,
+                                conditional="flattened")
     description = "genetic algorithm (pymoo), single objective, mixed spaces"
 
     def make_algorithm(self) -> Any:
@@ -325,7 +327,8 @@ class PymooGAAdapter(PymooAdapter):
 class PymooDEAdapter(PymooAdapter):
     name = "pymoo:de"
     box = True
-    capabilities = Capabilities(multi_objective=False, parallel=True, constraints=True)
+    capabilities = Capabilities(multi_objective=False, parallel=True, constraints=True,
+                                conditional="flattened")
     description = "differential evolution (pymoo), single objective, continuous box"
 
     @classmethod

@@ -63,6 +63,7 @@ class Codec:
     otherwise a pymoo mixed-variable problem unless every coordinate is already real."""
 
     def __init__(self, space: Space, box: bool) -> None:
+        self.space = space  # a conditional space is flattened: every parameter a coordinate
         self.names = list(space)
         self.fixed = {n: fixed_value(d) for n, d in space.items() if is_fixed(d)}
         self.coords = [_coord(n, d) for n, d in space.items() if n not in self.fixed]
@@ -93,11 +94,13 @@ class Codec:
             if c.kind != "real":
                 v = min(max(math.floor(v + 0.5), c.low), c.high)
             params[c.name] = c.decode(v)
-        return {name: params[name] for name in self.names}
+        return self.space.prune({name: params[name] for name in self.names})
 
     def encode(self, params: Mapping[str, Any]) -> Any:
+        """pymoo's point for ``params``; an inactive parameter at its filler."""
         import numpy as np
 
+        params = self.space.fill(params)
         if self.mixed:
             return {c.name: (c.encode(params[c.name]) if c.kind == "real"
                              else int(c.encode(params[c.name]))) for c in self.coords}

@@ -41,7 +41,8 @@ class RayAdapter(LoopAdapter):
     searcher: ClassVar[str] = "random"
     scheduler: ClassVar[str] = "fifo"
     capabilities = Capabilities(multi_objective=True, pruning=False, parallel=True,
-                                checkpoints=True, deterministic=False)
+                                checkpoints=True, deterministic=False,
+                                conditional="flattened")
     not_deterministic = ("Ray Tune runs its trials asynchronously (up to max_concurrent at "
                          "once), and its searcher and scheduler act on results in the order "
                          "trials report them, which depends on timing")
@@ -82,12 +83,16 @@ class RayRandomAdapter(RayAdapter):
 class OptunaSearchAdapter(RayAdapter):
     name = "ray:optuna"
     searcher = "optuna"
+    # a conditional space: a define-by-run function, TPE grouped (see _engine.py)
+    capabilities = Capabilities(multi_objective=True, pruning=False, parallel=True,
+                                checkpoints=True, deterministic=False, conditional="native")
     description = "Optuna's TPE as Ray Tune's asynchronous searcher (multi-objective too)"
 
 
 class _Scheduled(RayAdapter):
     capabilities = Capabilities(multi_objective=False, pruning=True, parallel=True,
-                                checkpoints=True, deterministic=False)
+                                checkpoints=True, deterministic=False,
+                                conditional="flattened")
 
 
 @register
@@ -118,6 +123,7 @@ class PBTAdapter(_Scheduled):
     scheduler = "pbt"
     # PBT never stops a trial: it replaces the worst trials' state and params.
     capabilities = Capabilities(multi_objective=False, pruning=False, parallel=True,
-                                checkpoints=True, deterministic=False)
+                                checkpoints=True, deterministic=False,
+                                conditional="flattened")
     description = ("Population Based Training: trials copy the best trials' checkpoints "
                    "and mutate their params")

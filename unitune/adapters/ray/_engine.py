@@ -101,10 +101,9 @@ def _queued(host: Host, adapter: RayAdapter,
 
     A point that fixes only some parameters (Optuna's ``enqueue_trial`` allows it)
     stops the list: Ray's searchers take whole configs, and it would be claimed next."""
-    names = list(adapter.space)
     out: list[tuple[int, dict[str, Any]]] = []
     for record in host.queued(target):
-        if not all(name in record.params for name in names):
+        if not all(name in record.params for name in adapter.space.active(record.params)):
             logger.warning("queued trial %s fixes only %s of the parameters; backend %r runs "
                            "whole configs, so it (and any queued after it) stays queued",
                            record.number, sorted(record.params), adapter.name)
@@ -128,16 +127,52 @@ def _search(adapter: RayAdapter, codec: Codec, modes: list[str], seed: int | Non
     n = len(modes)
     metric: Any = rt.VALUE if n == 1 else [rt.value_key(i, n) for i in range(n)]
     mode: Any = modes[0] if n == 1 else modes
-    optuna_search = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode,
-                                 seed=seed, points_to_evaluate=points or None)
-    for record in adapter.completed:  # warm start: what OptunaSearch's evaluated_rewards do
-        values = list(record.values or ())
-        value: Any = values[0] if n == 1 else values  # a list for several objectives
-        optuna_search.add_evaluated_point(codec.encode(record.params), value)
+    if adapter.space.conditional:
+        optuna_search = _define_by_run(adapter, codec, metric, mode, seed, points)
+    else:
+        optuna_search = OptunaSearch(space=codec.optuna_space(), metric=metric, mode=mode,
+                                     seed=seed, points_to_evaluate=points or None)
+        for record in adapter.completed:  # warm start: what OptunaSearch's evaluated_rewards do
+            values = list(record.values or ())
+            value: Any = values[0] if n == 1 else values  # a list for several objectives
+            optuna_search.add_evaluated_point(codec.encode(record.params), value)
     searcher: Any = optuna_search
     if max_concurrent:
         searcher = ConcurrencyLimiter(optuna_search, max_concurrent=max_concurrent)
     return SearchGenerator(searcher), {}  # a SearchAlgorithm: the stopper can finish it
+
+
+def _define_by_run(adapter: RayAdapter, codec: Codec, metric: Any, mode: Any, seed: int | None,
+                   points: list[dict[str, Any]]) -> Any:
+    """OptunaSearch over a conditional space: a define-by-run function suggests the active
+    parameters only, and TPE groups them (``multivariate=True, group=True``), as
+    optuna:tpe does. Ray's ``add_evaluated_point`` refuses a define-by-run space, so the
+    study's completed trials are added to OptunaSearch's own study directly."""
+    import optuna
+
+    sampler = _grouped_tpe(seed)
+    search = OptunaSearch(space=codec.define_by_run(), metric=metric, mode=mode, sampler=sampler,
+                          points_to_evaluate=[codec.encode(codec.decode(p), full=False)
+                                              for p in points] or None)
+    if adapter.completed:
+        dists = codec.optuna_space()
+        study: Any = search._ot_study  # built in OptunaSearch's __init__ (a space is given)
+        for record in adapter.completed:
+            params = codec.encode(record.params, full=False)
+            study.add_trial(optuna.trial.create_trial(
+                params=params, distributions={k: dists[k] for k in params},
+                values=list(record.values or ())))
+    return search
+
+
+def _grouped_tpe(seed: int | None) -> Any:
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
 
 
 def _resources(adapter: RayAdapter, verbose: int) -> tuple[float, float, int]:

@@ -19,7 +19,7 @@ from typing import Any
 from unitune.errors import InvalidOption
 from unitune.space import Categorical, Distribution, Float, Int, Space
 from unitune.space._distributions import fixed_value, is_fixed
-from unitune.space._optuna import optuna_distributions
+from unitune.space._optuna import optuna_distributions, suggest_active
 
 __all__ = ["Codec"]
 
@@ -126,15 +126,37 @@ class Codec:
             grid = dist.grid()
         return grid if grid is not None else self.ray_domain(name)
 
-    def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """A config for ``params`` (warm-start points for Ray's searchers)."""
+    def encode(self, params: Mapping[str, Any], full: bool = True) -> dict[str, Any]:
+        """A config for ``params`` (warm-start points for Ray's searchers): with ``full``,
+        a conditional space's inactive parameters at their filler (a flat config)."""
+        params = self.space.fill(params) if full else params
         return {name: (dist.index(params[name]) if isinstance(dist, Categorical)
-                       else params[name]) for name, dist in self.space.items()}
+                       else params[name]) for name, dist in self.space.items() if name in params}
 
     # -- from Ray ---------------------------------------------------------------------------
     def decode(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """The params a config stands for, inside the space, with the user's types."""
-        return {name: _decode(dist, config[name]) for name, dist in self.space.items()}
+        """The params a config stands for, inside the space, with the user's types; for a
+        conditional space, only the active ones."""
+        if not self.space.conditional:
+            return {name: _decode(dist, config[name]) for name, dist in self.space.items()}
+        return self.space.prune({name: _decode(dist, config[name])
+                                 for name, dist in self.space.items() if name in config})
+
+    def define_by_run(self) -> DefineByRun:
+        """Ray's OptunaSearch space for a conditional space: a define-by-run function
+        that suggests the active parameters only, parents first."""
+        return DefineByRun(self)
+
+
+@dataclass(frozen=True)
+class DefineByRun:
+    """Suggests a conditional space's active parameters on an Optuna trial (categoricals
+    as indices, as ``Codec.optuna_space``); a class, so that Tune can pickle it."""
+
+    codec: Codec
+
+    def __call__(self, trial: Any) -> None:
+        suggest_active(trial, self.codec.space, choice_indices=True)
 
 
 def _decode(dist: Distribution, raw: Any) -> Any:

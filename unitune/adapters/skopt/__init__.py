@@ -106,7 +106,8 @@ class SkoptAdapter(Adapter):
     engine = "skopt"
     extra = "skopt"
     requires: ClassVar[tuple[str, ...]] = ("skopt", "sklearn", "scipy")
-    capabilities = Capabilities(multi_objective=False, pruning=False, parallel=True)
+    capabilities = Capabilities(multi_objective=False, pruning=False, parallel=True,
+                                conditional="flattened")
     estimator: ClassVar[str]
 
     @classmethod
@@ -150,13 +151,18 @@ class SkoptAdapter(Adapter):
 
     # -- points -------------------------------------------------------------------------------
     def _params(self, x: Sequence[Any]) -> dict[str, Any]:
+        """The params of skopt's point; of a conditional space, the active ones only
+        (skopt searches every parameter: the space flattened)."""
         free = {n: decode(self._dists[n], v) for n, v in zip(self._free, x)}
-        return {n: free[n] if n in free else self._fixed[n] for n in self._dists}
+        return self.space.prune({n: free[n] if n in free else self._fixed[n]
+                                 for n in self._dists})
 
     def _point(self, params: Mapping[str, Any]) -> list[Any] | None:
-        if set(params) != set(self._dists) or not all(
-                d.contains(params[n]) for n, d in self._dists.items()):
+        """skopt's point for a trial it did not propose; an inactive parameter of a
+        conditional space at its filler (``Space.fill``: the ledger keeps active ones)."""
+        if not self.space.contains(params):
             return None  # not a point of this space: nothing to tell the surrogate
+        params = self.space.fill(params)
         return [encode(self._dists[n], params[n]) for n in self._free]
 
     def _next_point(self) -> list[Any]:
@@ -181,7 +187,7 @@ class SkoptAdapter(Adapter):
     # -- the protocol -------------------------------------------------------------------------
     def ask(self) -> Proposal | None:
         if self.optimizer is None:
-            return Proposal(params=dict(self._fixed))
+            return Proposal(params=self.space.prune(self._fixed))
         x = self._next_point()
         self._in_flight.append(x)
         return Proposal(params=self._params(x), handle=x)
