@@ -114,7 +114,7 @@ def positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> ut.Result:
-    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=20, workers=4)
+    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=20, workers=4, execution=True)
     parser.add_argument("--epochs", type=positive, default=EPOCHS,
                         help=f"epochs per trial (default {EPOCHS})")
     args = parser.parse_args(argv)
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     result = ut.optimize(partial(objective, epochs=args.epochs), SPACE, direction=DIRECTION,
                          backend=args.backend, n_trials=args.n_trials, n_workers=args.workers,
                          seed=args.seed, storage=args.storage, study_name=args.study,
-                         callbacks=parser.callbacks(args))
+                         callbacks=parser.callbacks(args), **parser.execution(args))
     wall = time.perf_counter() - started
     times = spans(result)
     busy = sum(e - s for s, e in times)

@@ -177,7 +177,8 @@ def positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> ut.Result:
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=40, refuse={
         "ray:pbt": "PBT copies a running trial into another, which early stopping "
-                   "inside the trial cannot follow; for PBT run recipes/pbt.py"})
+                   "inside the trial cannot follow; for PBT run recipes/pbt.py"},
+        execution=True)
     parser.add_argument("--max-epochs", type=positive, default=MAX_EPOCHS,
                         help=f"epochs a trial may train (default {MAX_EPOCHS})")
     args = parser.parse_args(argv)
@@ -194,7 +195,8 @@ def main(argv: list[str] | None = None) -> ut.Result:
         result = ut.optimize(partial(objective, max_epochs=args.max_epochs), SPACE,
                              direction=DIRECTION, backend=args.backend,
                              n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                             storage=args.storage, study_name=args.study, callbacks=callbacks, options=options)
+                             storage=args.storage, study_name=args.study, callbacks=callbacks,
+                             options=options, **parser.execution(args))
     states = [t.state for t in result.trials]
     trained = sum(len(t.intermediate) for t in result.trials)  # one report per epoch
     full = len(states) * args.max_epochs

@@ -92,7 +92,7 @@ def fitness_lines(result: ut.Result, size: int, label: str) -> list[str]:
 def main(argv: list[str] | None = None) -> ut.Result:
     # the slide's 10 generations of 20; 10 epochs per fit keep them near 1.5 CPU minutes
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=200,
-                             refuse={"optuna:grid": GRID_REFUSAL})
+                             refuse={"optuna:grid": GRID_REFUSAL}, execution=True)
     parser.add_argument("--pop-size", type=int, default=20,
                         help="a generation's size (default 20, the slide's)")
     parser.add_argument("--max-iter", type=int, default=10,
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> ut.Result:
     result = ut.optimize(partial(objective, max_iter=args.max_iter), SPACE,
                          direction=DIRECTION, backend=args.backend, n_trials=args.n_trials,
                          n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
-                         callbacks=parser.callbacks(args), options=options)
+                         callbacks=parser.callbacks(args),
+                         **parser.execution(args), options=options)
     print("\n".join(fitness_lines(result, args.pop_size,
                                   "generation" if genetic else "block")))
     print(f"{result.backend}: {len(result.trials)} trials, best validation accuracy "

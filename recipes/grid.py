@@ -63,7 +63,7 @@ def gridsearchcv_best(cv: int = 5) -> tuple[float, dict]:
 
 def main(argv: list[str] | None = None) -> ut.Result:
     n_points = len(SPACE.grid())
-    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=None)
+    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=None, execution=True)
     parser.add_argument("--cv", type=int, default=5, help="folds (default 5, the slide's)")
     parser.add_argument("--no-compare", action="store_true", help="skip GridSearchCV")
     args = parser.parse_args(argv)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     result = ut.optimize(partial(objective, cv=args.cv), SPACE, backend=args.backend,
                          direction=DIRECTION, n_trials=args.n_trials,
                          n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
-                         callbacks=parser.callbacks(args))
+                         callbacks=parser.callbacks(args), **parser.execution(args))
     visited = {tuple(sorted(t.params.items(), key=str)) for t in result.completed}
     print(f"{result.backend}: {len(result.trials)} trials, {len(visited)} of {n_points} grid "
           f"points, best {args.cv}-fold accuracy {result.best_value:.6f} "

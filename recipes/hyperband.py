@@ -133,7 +133,7 @@ def positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> ut.Result:
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=60, refuse={
         "ray:pbt": "PBT changes the params of a running trial, but num_layers and "
-                   "hidden_size shape the network; for PBT run recipes/pbt.py"})
+                   "hidden_size shape the network; for PBT run recipes/pbt.py"}, execution=True)
     parser.add_argument("--max-epochs", type=positive, default=MAX_EPOCHS, help=f"epochs of a full trial, Hyperband's max_iter "
                         f"(default {MAX_EPOCHS}; 27 or 9 for a quick run)")
     args = parser.parse_args(argv)
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
                              direction=DIRECTION, backend=args.backend,
                              n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
                              storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
+                             **parser.execution(args),
                              options=options)
     states = Counter(t.state for t in result.trials)
     print(f"{result.backend}: {len(result.trials)} trials, {states[ut.TrialState.PRUNED]} "

@@ -126,7 +126,7 @@ def hypervolumes(result: ut.Result, block: int) -> list[tuple[int, float]]:
 def main(argv: list[str] | None = None) -> ut.Result:
     # two generations of the slide's 50: about 1.5 CPU minutes (--n-trials 150 for three)
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=100, needs={"multi_objective"},
-                             refuse={"optuna:grid": GRID_REFUSAL})
+                             refuse={"optuna:grid": GRID_REFUSAL}, execution=True)
     parser.add_argument("--pop-size", type=int, default=50,
                         help="a generation's size on NSGA-II backends (default 50, the slide's)")
     parser.add_argument("--max-iter", type=int, default=50, help="epochs per fit (default 50)")
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
                          directions=DIRECTIONS, metrics=METRICS, backend=args.backend,
                          n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
                          storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
+                         **parser.execution(args),
                          options=options)
     block = args.pop_size if options else max(1, args.n_trials // 3)
     unit = "generation of" if options else "block of"

@@ -121,7 +121,7 @@ def objective(params: dict, max_iter: int = 100) -> float:
 
 def main(argv: list[str] | None = None) -> ut.Result:
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=20,  # the slide's default
-                             refuse={"optuna:grid": GRID_REFUSAL})
+                             refuse={"optuna:grid": GRID_REFUSAL}, execution=True)
     parser.add_argument("--max-iter", type=int, default=100,
                         help="the MLP's epoch limit (default 100, the slide's)")
     args = parser.parse_args(argv)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     result = ut.optimize(partial(objective, max_iter=args.max_iter), SPACE,
                          direction=DIRECTION, backend=args.backend, n_trials=args.n_trials,
                          n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
-                         callbacks=parser.callbacks(args))
+                         callbacks=parser.callbacks(args), **parser.execution(args))
     print(f"{result.backend}: {len(result.trials)} trials, best validation accuracy "
           f"{result.best_value:.4f} with {result.best_params}")
     return result

@@ -109,7 +109,8 @@ def pruning(backend: str, cv: int, wanted: bool) -> tuple[dict[str, Any] | None,
 
 
 def main(argv: list[str] | None = None) -> ut.Result:
-    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=100)  # the slide's n_trials
+    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=100,  # the slide's n_trials
+                             execution=True)
     parser.add_argument("--cv", type=int, default=5, help="folds (default 5, the slide's)")
     parser.add_argument("--no-pruning", action="store_true",
                         help="run every fold of every trial (the slide's objective)")
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     result = ut.optimize(fn, None, direction=DIRECTION, backend=args.backend,
                          n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
                          storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
+                         **parser.execution(args),
                          options=options or {})
     states = [t.state for t in result.trials]
     # a complete trial fitted every fold; a pruned one the folds it reported

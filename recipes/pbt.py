@@ -156,7 +156,7 @@ def positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> ut.Result:
-    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=10)
+    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=10, execution=True)
     parser.add_argument("--steps", type=positive, default=STEPS, help="epochs per member "
                         f"(default {STEPS}, the slide's steps)")
     parser.add_argument("--interval", type=positive, default=1,
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
                              direction=DIRECTION, backend=args.backend,
                              n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
                              storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
+                             **parser.execution(args),
                              options=options)
     events = exploits(result)
     for e in events:

@@ -134,8 +134,10 @@ def describe(backend: str, options: dict[str, Any], max_epochs: int) -> str:
 def search(backend: str, n_trials: int, *, workers: int = 1, seed: int | None = 0,
            max_epochs: int = MAX_EPOCHS, pruning: bool = True, storage: str | None = None,
            study_name: str | None = None,
-           callbacks: Sequence[Callable[[ut.TrialRecord], None]] = ()) -> ut.Result:
-    """One search, with the slide's pruning (or without it: ``pruning=False``)."""
+           callbacks: Sequence[Callable[[ut.TrialRecord], None]] = (),
+           **execution: Any) -> ut.Result:
+    """One search, with the slide's pruning (or without it: ``pruning=False``);
+    ``execution``: ``ut.optimize``'s executor, trial_timeout and trial_memory."""
     backend, options = options_for(backend, max_epochs, pruning)
     print(describe(backend, options, max_epochs))
     with warnings.catch_warnings():  # skopt's "does not prune" warning: said above
@@ -143,7 +145,7 @@ def search(backend: str, n_trials: int, *, workers: int = 1, seed: int | None = 
         return ut.optimize(partial(objective, max_epochs=max_epochs), SPACE,
                            direction=DIRECTION, backend=backend, n_trials=n_trials,
                            n_workers=workers, seed=seed, storage=storage, study_name=study_name,
-                           callbacks=list(callbacks), options=options)
+                           callbacks=list(callbacks), options=options, **execution)
 
 
 def epochs_trained(result: ut.Result, max_epochs: int = MAX_EPOCHS) -> int:
@@ -171,7 +173,8 @@ def positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> ut.Result:
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=40, refuse={
-        "ray:pbt": "PBT copies trials instead of stopping them; for PBT run recipes/pbt.py"})
+        "ray:pbt": "PBT copies trials instead of stopping them; for PBT run recipes/pbt.py"},
+        execution=True)
     parser.add_argument("--max-epochs", type=positive, default=MAX_EPOCHS,
                         help=f"epochs of a trial that is not pruned (default {MAX_EPOCHS})")
     parser.add_argument("--compare", action="store_true", help="also run the same search "
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
                               "scored at epochs "
                               + ", ".join(map(str, evaluation_epochs(args.max_epochs)))))
     run = partial(search, args.backend, args.n_trials, workers=args.workers, seed=args.seed,
-                  max_epochs=args.max_epochs)
+                  max_epochs=args.max_epochs, **parser.execution(args))
     result = run(storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args))
     print(summary(result, args.max_epochs))
     if args.compare:

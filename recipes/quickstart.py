@@ -46,12 +46,13 @@ def objective(params: dict) -> float:
 
 
 def main(argv: list[str] | None = None) -> ut.Result:
-    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=30)
+    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=30, execution=True)
     args = parser.parse_args(argv)
     print(parser.banner(args, "maximize 5-fold accuracy of an SVM on digits"))
     result = ut.optimize(objective, SPACE, backend=args.backend, direction=DIRECTION,
                          n_trials=args.n_trials, n_workers=args.workers, seed=args.seed,
-                         storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args))
+                         storage=args.storage, study_name=args.study, callbacks=parser.callbacks(args),
+                         **parser.execution(args))
     print(f"{result.backend}: best accuracy {result.best_value:.4f} with {result.best_params}")
     return result
 

@@ -66,14 +66,14 @@ def objective(params: dict, cv: int = 5) -> float:
 def main(argv: list[str] | None = None) -> ut.Result:
     # n_trials: the slide's n_iter=100 takes 6-16 min on this 2-core machine (a forest of
     # up to 499 trees per fold); 30 random draws take a third of that.
-    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=30)
+    parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=30, execution=True)
     parser.add_argument("--cv", type=int, default=5, help="folds (default 5, the slide's)")
     args = parser.parse_args(argv)
     print(parser.banner(args, f"maximize {args.cv}-fold accuracy of a random forest"))
     result = ut.optimize(partial(objective, cv=args.cv), SPACE, backend=args.backend,
                          direction=DIRECTION, n_trials=args.n_trials,
                          n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
-                         callbacks=parser.callbacks(args))
+                         callbacks=parser.callbacks(args), **parser.execution(args))
     print(f"{result.backend}: {len(result.trials)} trials, best {args.cv}-fold accuracy "
           f"{result.best_value:.4f} with {result.best_params}")
     top = sorted(result.completed, key=lambda t: -t.values[0])[:5]

@@ -24,6 +24,7 @@ import inspect
 import math
 from collections.abc import Callable
 from functools import lru_cache, partial
+from typing import Any
 
 import unitune as ut
 
@@ -142,16 +143,17 @@ def histogram(name: str, good: list, bad: list, last: dict[str, list]) -> list[s
 
 
 def compare(backend: str, n_trials: int, seed: int | None, *, cv: int = 3, workers: int = 1,
-            storage: str | None = None, callbacks: list | None = None,
+            storage: str | None = None, callbacks: list | None = None, **execution: Any,
             ) -> tuple[ut.Result, ut.Result]:
-    """The chosen backend's run and random search's, on the same budget and seed."""
+    """The chosen backend's run and random search's, on the same budget and seed
+    (``execution``: ``ut.optimize``'s executor, trial_timeout and trial_memory)."""
     runs = []
     for name in (backend, BASELINE):
         print(f"-- {name}", flush=True)
         runs.append(ut.optimize(partial(objective, cv=cv), SPACE, direction=DIRECTION,
                                 backend=name, n_trials=n_trials, n_workers=workers, seed=seed,
                                 storage=storage, study_name=f"tpe-{name}",
-                                callbacks=callbacks))
+                                callbacks=callbacks, **execution))
     return runs[0], runs[1]
 
 
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=50,  # the slide's budget
                              refuse={BASELINE: "it is the random search every backend is "
                                      "compared with; pick another, e.g. optuna:tpe",
-                                     "optuna:grid": GRID_REFUSAL})
+                                     "optuna:grid": GRID_REFUSAL}, execution=True)
     parser.add_argument("--cv", type=int, default=3, help="folds of the accuracy (default 3)")
     args = parser.parse_args(argv)
     print(parser.banner(args, f"maximize {args.cv}-fold accuracy of an RBF SVC on digits")
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> ut.Result:
               "(TPESampler's n_startup_trials), then from its good/bad densities")
     result, baseline = compare(args.backend, args.n_trials, args.seed, cv=args.cv,
                                workers=args.workers, storage=args.storage,
-                               callbacks=parser.callbacks(args))
+                               callbacks=parser.callbacks(args), **parser.execution(args))
     report(result, baseline, args.cv)
     print(f"{result.backend}: best {args.cv}-fold accuracy {result.best_value:.4f} with "
           f"{result.best_params}; {BASELINE}: {baseline.best_value:.4f}")

@@ -177,7 +177,7 @@ def summary(result: ut.Result) -> list[str]:
 
 def main(argv: list[str] | None = None) -> ut.Result:
     parser = ut.ScriptParser(__doc__, backend=BACKEND, n_trials=20,  # the slide's default
-                             refuse={"optuna:grid": GRID_REFUSAL})
+                             refuse={"optuna:grid": GRID_REFUSAL}, execution=True)
     parser.add_argument("--epoch-scale", type=float, default=EPOCH_SCALE,
                         help="epochs trained per epoch of the space (default 0.1: 3, 5 or 10)")
     parser.add_argument("--pruner", default="median",
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> ut.Result:
     result = ut.optimize(partial(objective, epoch_scale=args.epoch_scale), SPACE,
                          direction=DIRECTION, backend=args.backend, n_trials=args.n_trials,
                          n_workers=args.workers, seed=args.seed, storage=args.storage, study_name=args.study,
-                         callbacks=parser.callbacks(args), options=options)
+                         callbacks=parser.callbacks(args),
+                         **parser.execution(args), options=options)
     print("\n".join(summary(result)))
     print(f"{result.backend}: {len(result.trials)} trials, best validation accuracy "
           f"{result.best_value:.4f} with {result.best_params} "

@@ -4,6 +4,13 @@ Parametrised over the registry: a new adapter is tested for bounds, types, log
 and step, failures, seeds, the ledger, multi-objective, pruning and parallel
 workers without anyone writing a test for it. A backend whose engine is not
 installed must refuse cleanly, naming its extra.
+
+The checks where it matters where the trial runs (the budget and the params' types,
+failures, seeds, reports and pruning, multi-objective, parallel workers, resume) also run
+with ``executor="process"`` on every ask/tell backend (the ``executor`` fixture; Ray's
+backends always run trials in processes, so their default run is that run). What a
+process adds (a timeout, a crash, an unpicklable objective) is in
+``test_conformance_process.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +44,15 @@ FAST_OPTIONS = {
        for a in ("gp", "rf", "et", "gbrt")},
 }
 
+# Under executor="process" the engine runs in this process as under threads (its model
+# checked by the default run); what the process run checks is the trials' way across the
+# process boundary. So the model-based engines, whose fits dominate the suite's time,
+# draw every point at random there.
+PROCESS_OPTIONS = {
+    "optuna:gp": {"n_startup_trials": 30},
+    **{f"skopt:{a}": {"n_initial_points": 30} for a in ("gp", "rf", "et", "gbrt")},
+}
+
 MIXED = ut.Space(
     x=ut.Float(-2.0, 3.0),
     lr=ut.Float(1e-6, 1.0, log=True),
@@ -66,7 +82,8 @@ def noise(params) -> float:
 def run(info, objective=noise, **kwargs):
     kwargs.setdefault("n_trials", 30)
     kwargs.setdefault("seed", 0)
-    kwargs.setdefault("options", FAST_OPTIONS.get(info.name))
+    fast = PROCESS_OPTIONS if kwargs.get("executor") == "process" else {}
+    kwargs.setdefault("options", fast.get(info.name, FAST_OPTIONS.get(info.name)))
     return ut.optimize(objective, kwargs.pop("space", space_for(info)), backend=info.name,
                        **kwargs)
 
@@ -81,9 +98,19 @@ def info(request):
     return info
 
 
-def test_params_in_bounds_with_the_users_types(info):
+@pytest.fixture(params=["default", "process"])
+def executor(request, info):
+    """``executor=`` for the run: the backend's default, then worker processes."""
+    if request.param == "default":
+        return None
+    if info.engine == "ray":
+        pytest.skip("Ray's backends run every trial in a process: the default run is that run")
+    return "process"
+
+
+def test_params_in_bounds_with_the_users_types(info, executor):
     space = space_for(info)
-    result = run(info)
+    result = run(info, executor=executor)
     assert len(result.trials) == 30
     assert all(t.state is ut.TrialState.COMPLETE for t in result.trials)
     for t in result.trials:
@@ -128,7 +155,7 @@ def test_step_and_log_are_honoured(info):
     assert sum(big < 32 for big in bigs) >= 5, sorted(bigs)
 
 
-def test_failures_are_recorded_and_the_study_goes_on(info, tmp_path):
+def test_failures_are_recorded_and_the_study_goes_on(info, executor, tmp_path):
     # Counted in a file, not a list: some backends (Ray) call the objective in workers.
     calls = tmp_path / "calls.txt"
     calls.touch()
@@ -145,7 +172,7 @@ def test_failures_are_recorded_and_the_study_goes_on(info, tmp_path):
             return "not a number"
         return noise(params)
 
-    result = run(info, objective=flaky, n_trials=15)
+    result = run(info, objective=flaky, n_trials=15, executor=executor)
     states = [t.state for t in result.trials]
     assert len(calls.read_text().splitlines()) == 15 and len(states) == 15
     assert states.count(ut.TrialState.FAIL) == 9
@@ -157,10 +184,10 @@ def test_failures_are_recorded_and_the_study_goes_on(info, tmp_path):
     assert result.best_value == min(t.value for t in result.completed)
 
 
-def test_same_seed_same_sequence(info):
-    a = [t.params for t in run(info, seed=7, n_trials=20).trials]
-    b = [t.params for t in run(info, seed=7, n_trials=20).trials]
-    c = [t.params for t in run(info, seed=8, n_trials=20).trials]
+def test_same_seed_same_sequence(info, executor):
+    a = [t.params for t in run(info, seed=7, n_trials=20, executor=executor).trials]
+    b = [t.params for t in run(info, seed=7, n_trials=20, executor=executor).trials]
+    c = [t.params for t in run(info, seed=8, n_trials=20, executor=executor).trials]
     assert a == b
     assert a != c
 
@@ -176,7 +203,7 @@ def test_ledger_keeps_every_trial(info, tmp_path):
     assert all(t.duration is not None and t.duration >= 0 for t in stored.trials)
 
 
-def test_callbacks_get_the_records_that_result_trials_holds(info):
+def test_callbacks_get_the_records_that_result_trials_holds(info, executor):
     # one record per trial, read from the ledger: its reports, start time and attributes
     # reach a callback as they reach result.trials, whichever process ran the trial
     seen = []
@@ -187,24 +214,25 @@ def test_callbacks_get_the_records_that_result_trials_holds(info):
         trial.report(value / 2, 1)
         return value
 
-    result = run(info, objective=objective, n_trials=4, callbacks=[seen.append])
+    result = run(info, objective=objective, n_trials=4, callbacks=[seen.append],
+                 executor=executor)
     assert sorted(seen, key=lambda t: t.number) == list(result.trials)
     assert all(t.intermediate == {0: t.value, 1: t.value / 2} and t.datetime_start
                for t in seen if t.state is ut.TrialState.COMPLETE)
 
 
-def test_optunas_trial_pruned_prunes_on_every_backend(info):
+def test_optunas_trial_pruned_prunes_on_every_backend(info, executor):
     # a pasted Optuna objective raises optuna.TrialPruned: PRUNED, not FAIL, wherever it ran
     import optuna
 
     def objective(params):
         raise optuna.TrialPruned("pasted")
 
-    result = run(info, objective=objective, n_trials=2)
+    result = run(info, objective=objective, n_trials=2, executor=executor)
     assert [t.state for t in result.trials] == [ut.TrialState.PRUNED] * 2
 
 
-def test_multi_objective_or_a_clear_refusal(info):
+def test_multi_objective_or_a_clear_refusal(info, executor):
     def two(params):
         v = noise(params)
         return v, 1.0 - v + 0.1 * params["n"]
@@ -216,7 +244,8 @@ def test_multi_objective_or_a_clear_refusal(info):
                 directions=["minimize", "minimize"])
         assert called == []
         return
-    result = run(info, objective=two, directions=["minimize", "minimize"], n_trials=20)
+    result = run(info, objective=two, directions=["minimize", "minimize"], n_trials=20,
+                 executor=executor)
     front = result.pareto_front
     assert front
     for a in front:
@@ -224,14 +253,14 @@ def test_multi_objective_or_a_clear_refusal(info):
             assert not (all(x <= y for x, y in zip(b.values, a.values)) and b.values != a.values)
 
 
-def test_pruning_when_the_backend_prunes(info):
+def test_pruning_when_the_backend_prunes(info, executor):
     def curve(params, trial):
         quality = noise(params)
         for step in range(8):
             trial.report(quality * (1 + 1 / (step + 1)), step)
         return quality
 
-    result = run(info, objective=curve, n_trials=25)
+    result = run(info, objective=curve, n_trials=25, executor=executor)
     assert len(result.trials) == 25
     states = {t.state for t in result.trials}
     assert all(len(t.intermediate) >= 1 for t in result.trials)
@@ -256,12 +285,12 @@ def meeting(folder):
     return objective
 
 
-def test_parallel_workers(info, tmp_path):
+def test_parallel_workers(info, executor, tmp_path):
     if not info.capabilities.parallel:
         with pytest.raises(ut.UnsupportedFeature, match="n_workers"):
             run(info, n_workers=2)
         return
-    result = run(info, meeting(str(tmp_path)), n_workers=2, n_trials=16)
+    result = run(info, meeting(str(tmp_path)), n_workers=2, n_trials=16, executor=executor)
     assert len(result.trials) == 16
     assert len({t.number for t in result.trials}) == 16
     assert all(space_for(info).contains(t.params) for t in result.trials)
@@ -270,11 +299,11 @@ def test_parallel_workers(info, tmp_path):
     assert all(t.state is ut.TrialState.COMPLETE for t in result.trials)
 
 
-def test_a_stored_study_resumes_to_exactly_n_trials(info, tmp_path):
+def test_a_stored_study_resumes_to_exactly_n_trials(info, executor, tmp_path):
     path = str(tmp_path / "resume.journal")
-    first = run(info, n_trials=6, storage=path, study_name="r")
+    first = run(info, n_trials=6, storage=path, study_name="r", executor=executor)
     assert len(first.trials) == 6
-    second = run(info, n_trials=10, storage=path, study_name="r")
+    second = run(info, n_trials=10, storage=path, study_name="r", executor=executor)
     assert len(second.trials) == 10
     assert [t.number for t in second.trials] == list(range(10))
     assert math.isfinite(second.best_value)

@@ -37,6 +37,9 @@ def crashes(params, trial):
         ctypes.string_at(0)  # a segfault
     if trial.number == 3:
         os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer does
+    if trial.number == 4:
+        hog = bytearray(2 * 1024**3)  # past trial_memory
+        return float(len(hog))
     return quadratic(params)
 
 
@@ -162,12 +165,17 @@ def test_a_timeout_under_on_failure_stop_ends_the_study_and_its_workers():
 
 @needs_proc
 def test_a_crashing_worker_fails_only_its_trial():
-    result = ut.optimize(crashes, SPACE, n_trials=7, n_workers=2, seed=0, executor="process")
+    # the test: a segfault, os._exit(3) and an allocation past the memory cap in
+    # one study (and the OOM killer's SIGKILL), each FAIL with its reason, the rest COMPLETE
+    result = ut.optimize(crashes, SPACE, n_trials=8, n_workers=2, seed=0, executor="process",
+                         trial_memory="512MB")
     errors = {t.number: t.error for t in result.trials if t.state is ut.TrialState.FAIL}
+    maybe = ", perhaps out of memory (trial_memory=512MB)"  # under a cap, C code may die of it
     assert errors == {
-        1: "the trial's worker process exited with code 3",
-        2: "the trial's worker process was killed by signal SIGSEGV",
-        3: "the trial's worker process was killed by signal SIGKILL",
+        1: "the trial's worker process exited with code 3" + maybe,
+        2: "the trial's worker process was killed by signal SIGSEGV" + maybe,
+        3: "the trial's worker process was killed by signal SIGKILL" + maybe,
+        4: "out of memory (trial_memory=512MB)",  # Python's MemoryError: certain
     }
     assert len(result.completed) == 4
     assert all(t.value == pytest.approx(quadratic(t.params)) for t in result.completed)

@@ -137,3 +137,14 @@ def test_the_execution_flags_reach_optimize_and_a_misfit_names_its_flag(capsys):
 
 def _quadratic(params):
     return (params["x"] - 3) ** 2
+
+
+def test_a_ray_backend_takes_the_trial_timeout_flag_and_refuses_the_memory_cap(capsys):
+    parser = ut.ScriptParser(DOC, backend="ray:random", n_trials=3, prog="x.py",
+                             execution=True)
+    args = parser.parse_args(["--trial-timeout", "60"])  # Ray's trials run in processes
+    assert ut.ScriptParser.execution(args)["trial_timeout"] == 60.0
+    err = _refused(parser, ["--trial-memory", "4GB"], capsys)
+    assert err == ("x.py: error: --trial-memory: not supported on ray:random: Ray starts its "
+                   "worker processes, and unitune cannot cap them; use an ask/tell backend "
+                   "with --executor process")

@@ -5,7 +5,9 @@ process: ``n_workers`` threads, or the main thread for one worker. ``"process"``
 it in a pool of worker processes (``unitune/_procpool.py``, where the design is):
 what a trial does cannot stall or kill the study, a trial can be stopped at
 ``trial_timeout``, and a pure-Python objective uses as many cores as workers. Ray's
-backends always run trials in Ray's worker processes: ``"process"`` is all they take.
+backends always run trials in Ray's worker processes: ``"process"`` is all they take;
+there a trial past ``trial_timeout`` (or running at the study's timeout under
+``timeout_policy="cut"``) has its Ray actor killed (``adapters/ray/_callback.py``).
 
 ``trial_memory`` ("4GB", "512MiB", or an int of bytes; KB/MB/GB are powers of 1000 and
 KiB/MiB/GiB of 1024, as in Dask) caps each worker's address space (RLIMIT_AS, set before
@@ -18,7 +20,8 @@ POSIX's ``resource``, and is refused on Ray (whose workers are not ours to limit
 passes. ``"finish"`` (the default, as before): no trial starts after it, and the running
 ones end on their own. ``"cut"``: they are stopped at it, their workers killed, each
 recorded FAIL "cut at the study's timeout of N s" (not a failure that stops the study
-under ``on_failure='stop'``: it ends anyway). ``"cut"`` needs ``"process"``.
+under ``on_failure='stop'``: it ends anyway). ``"cut"`` needs ``"process"`` (how Ray's backends
+run: there the running trials' actors are killed at the deadline).
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from unitune._portable import Portable, dumps
 from unitune._procpool import Host, Memory, ProcessTrials
 from unitune.adapters.base import BaseAdapter, LoopAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
+from unitune.records import TrialRecord
 from unitune.trial import Objective
 
-__all__ = ["Execution", "check_execution", "check_memory"]
+__all__ = ["Execution", "check_execution", "check_memory", "give_limits", "then_with_limits"]
 
 _WHERE = "executor='process' sends the objective to worker processes"
 
@@ -77,11 +81,13 @@ def check_execution(executor: Any, trial_timeout: Any, adapter_cls: type[BaseAda
             raise InvalidOption(f"executor={executor!r}: backend {adapter_cls.name!r} runs "
                                 "every trial in a Ray worker process already; use "
                                 "executor='process' (or leave it out)")
-        for name, given in (("trial_timeout", trial_timeout), ("trial_memory", trial_memory)):
-            if given is not None:
-                raise UnsupportedFeature(f"{name}= is not supported on {adapter_cls.name!r} "
-                                         "yet; use an ask/tell backend with executor='process'")
-        return Execution("process", None)  # Ray sends the objective itself
+        if trial_memory is not None:
+            raise UnsupportedFeature(f"trial_memory= is not supported on {adapter_cls.name!r}: "
+                                     "Ray starts its worker processes, and unitune cannot cap "
+                                     "them; use an ask/tell backend with executor='process'")
+        # Ray sends the objective itself; Tune's trials are stopped by the ledger's callback
+        return Execution("process", None if trial_timeout is None else float(trial_timeout),
+                         cut_after=cut)
     if executor != "process":
         if trial_timeout is not None:
             raise InvalidOption(f"trial_timeout={trial_timeout!r} needs executor='process': a "
@@ -109,11 +115,7 @@ def _check_policy(policy: Any, timeout: Any, executor: Any,
     if timeout is None:
         raise InvalidOption("timeout_policy='cut' stops the trials running at the study's "
                             "timeout=, and no timeout= is given")
-    if issubclass(adapter_cls, LoopAdapter):
-        raise UnsupportedFeature(f"timeout_policy='cut' is not supported on "
-                                 f"{adapter_cls.name!r} yet; use an ask/tell backend with "
-                                 "executor='process'")
-    if executor != "process":
+    if executor != "process" and not issubclass(adapter_cls, LoopAdapter):
         raise InvalidOption("timeout_policy='cut' needs executor='process': a trial running "
                             "in a thread cannot be stopped (Python cannot kill a thread), a "
                             "worker process can")
@@ -186,3 +188,19 @@ def _culprit(fn: Any) -> tuple[str, str] | None:
         except Exception:  # noqa: BLE001 - this is the one
             return where, type(value).__qualname__
     return None
+
+
+def give_limits(adapter: BaseAdapter | None, execution: Execution | None) -> None:
+    """A loop engine (Ray) stops its own trials: it is given trial_timeout and the cut."""
+    if isinstance(adapter, LoopAdapter) and execution is not None:
+        adapter.trial_timeout, adapter.cut_after = execution.trial_timeout, execution.cut_after
+
+
+def then_with_limits(then: Callable[[list[TrialRecord]], BaseAdapter | None],
+                      execution: Execution | None
+                      ) -> Callable[[list[TrialRecord]], BaseAdapter | None]:
+    def made(records: list[TrialRecord]) -> BaseAdapter | None:
+        adapter = then(records)
+        give_limits(adapter, execution)
+        return adapter
+    return made

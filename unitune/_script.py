@@ -120,7 +120,7 @@ class ScriptParser(argparse.ArgumentParser):
                           "only its trial, and --trial-timeout/--trial-memory can stop one)")
         self.add_argument("--trial-timeout", type=positive(float), default=None,
                           metavar="SECONDS", help="kill a trial running longer (FAIL 'timed "
-                          "out'); needs --executor process")
+                          "out'); needs --executor process (or a Ray backend)")
         self.add_argument("--trial-memory", type=_memory, default=None, metavar="SIZE",
                           help="cap each trial's process at this much memory, e.g. 4GB "
                           "(FAIL 'out of memory'); needs --executor process")
@@ -176,12 +176,13 @@ class ScriptParser(argparse.ArgumentParser):
         if ray and parsed.executor == "thread":
             self.error(f"--executor thread: backend {parsed.backend} runs every trial in a "
                        "Ray worker process already; use --executor process (or leave it out)")
+        if ray and parsed.trial_memory is not None:
+            self.error(f"--trial-memory: not supported on {parsed.backend}: Ray starts its "
+                       "worker processes, and unitune cannot cap them; use an ask/tell "
+                       "backend with --executor process")
         for flag, given in (("--trial-timeout", parsed.trial_timeout),
                             ("--trial-memory", parsed.trial_memory)):
-            if given is not None and ray:
-                self.error(f"{flag}: not supported on {parsed.backend} yet; use an ask/tell "
-                           "backend with --executor process")
-            if given is not None and parsed.executor != "process":
+            if given is not None and parsed.executor != "process" and not ray:
                 self.error(f"{flag} needs --executor process: a trial running in a thread "
                            "cannot be stopped or limited on its own, a worker process can")
 

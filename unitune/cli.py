@@ -275,13 +275,14 @@ def _execution_flags(p: argparse.ArgumentParser, ray: bool = True) -> None:
                    "Ray backends always use their own worker processes")
     p.add_argument("--trial-timeout", type=_positive(float), metavar="SECONDS",
                    help="kill a trial running longer (FAIL 'timed out'); needs --executor "
-                   "process")
+                   "process (or a Ray backend)")
     p.add_argument("--trial-memory", metavar="SIZE", help="cap each trial's worker process "
                    "at this much memory, e.g. 4GB or 512MiB (FAIL 'out of memory'); needs "
                    "--executor process")
     p.add_argument("--timeout-policy", choices=["finish", "cut"], default="finish",
                    help="at --timeout, let the running trials finish (default) or cut them "
-                   "(FAIL 'cut at the study's timeout'; needs --executor process)")
+                   "(FAIL 'cut at the study's timeout'; needs --executor process or a Ray "
+                   "backend)")
     add_deterministic_flag(p)
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, VALUE read as YAML (e.g. pruner=hyperband)")

@@ -29,7 +29,7 @@ from unitune._checks import (
     positive_int,
 )
 from unitune._driver import Driver
-from unitune._executor import Execution, check_execution
+from unitune._executor import Execution, check_execution, give_limits, then_with_limits
 from unitune._hooks import StudyHooks, StudyInfo
 from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
@@ -247,17 +247,19 @@ def _segment(fn: Objective, step: Step, ledger: Ledger, budget: int | None,
         if finished:
             adapter.warm_start(finished)
     target = None if budget is None else max(0, budget - sum(map(counts_toward_budget, existing)))
-    then = None
+    then: Callable[[list[TrialRecord]], BaseAdapter | None] | None = None
     if adapter is None:  # Ray on a define-by-run objective: the space is discovered first
         adapter = RandomOnly(ledger.directions, seed=engine_seed, n_workers=1, options={},
                              ledger=ledger)
-        then = functools.partial(by_run_adapter, adapter_cls, ledger, ledger.directions,
-                                 engine_seed, n_workers, options)
+        then = then_with_limits(functools.partial(
+            by_run_adapter, adapter_cls, ledger, ledger.directions, engine_seed, n_workers,
+            options), execution)
     driver = Driver(fn, adapter, ledger, hooks.callbacks, on_failure,
                     any_complete=any(r.state is TrialState.COMPLETE for r in existing),
                     has_waiting=any(r.state is TrialState.WAITING for r in existing))
     driver.pool = None if execution is None else execution.pool(driver)
     driver.deterministic = batches  # n_workers at a time, told in proposal order
+    give_limits(adapter, execution)
     if ledger.shared and not isinstance(adapter, LoopAdapter) and then is None:
         driver.shared_budget, target = budget, None  # the study's count decides
         if budget is not None:

@@ -318,7 +318,12 @@ class Host(Protocol):
 
 
 class LoopAdapter(BaseAdapter):
-    """An engine that runs trials itself (Ray Tune): ``run`` books each through ``host``."""
+    """An engine that runs trials itself (Ray Tune): ``run`` books each through ``host``.
+    ``trial_timeout`` (seconds) and ``cut_after`` (the study's timeout, under
+    ``timeout_policy='cut'``) are set by ``optimize``: the engine stops trials past them."""
+
+    trial_timeout: float | None = None
+    cut_after: float | None = None
 
     @abstractmethod
     def run(self, host: Host, target: int | None, deadline: float | None) -> bool:

@@ -10,7 +10,10 @@ its number; the others are new trials numbered in Ray's order after the study's
 last trial (so the worker knows its number without asking). A trial Ray stops
 without a final report was stopped by the scheduler: PRUNED. One cut short by the
 end of the run (timeout, a callback's StopStudy, an error) is recorded as
-interrupted, so that resuming re-runs it.
+interrupted, so that resuming re-runs it. ``trial_timeout`` and ``timeout_policy='cut'``
+are applied here too (``Limits``, checked at each turn of Tune's loop): a trial past its
+limit has its Ray actor killed (its thread could not be stopped) and ends FAIL with the
+reason; Tune starts a new actor for the next trial.
 
 This module imports Ray: it is imported only when a Ray backend runs.
 """
@@ -31,7 +34,7 @@ from unitune.adapters.ray._space import Codec
 from unitune.errors import ObjectiveError
 from unitune.records import TrialState
 
-__all__ = ["LedgerCallback", "RunStopper"]
+__all__ = ["KilledTrialsQuiet", "LedgerCallback", "Limits", "RunStopper"]
 
 logger = logging.getLogger("unitune")
 
@@ -46,19 +49,74 @@ class _Booked:
     final: dict[str, Any] | None = None
     worker: str | None = None  # host:pid of the Ray worker, from its first result
     history: list[dict[str, Any]] = field(default_factory=list)
+    running_since: float | None = None  # when Ray last started (or resumed) it
     asked: str | None = None  # define-by-run: the params the trial asked, last reported
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When a running trial is stopped: ``trial_timeout`` seconds after Ray started it,
+    and at ``cut_at`` (``time.monotonic()``: the study's deadline, under
+    ``timeout_policy='cut'``, whose timeout was ``cut_after`` seconds)."""
+
+    trial_timeout: float | None = None
+    cut_at: float | None = None
+    cut_after: float | None = None
+
+    def why(self, running_for: float, now: float) -> tuple[str, bool] | None:
+        """(the reason, at the study's deadline) if a trial running for ``running_for``
+        seconds must stop at ``now``; None if it runs on."""
+        if self.cut_at is not None and now >= self.cut_at:
+            return f"cut at the study's timeout of {self.cut_after:g} s", True
+        if self.trial_timeout is not None and running_for >= self.trial_timeout:
+            return f"timed out after {self.trial_timeout:g} s", False
+        return None
 
 
 def _index(trial: Any) -> int:
     return rt.trial_index(str(trial))
 
 
+class KilledTrialsQuiet(logging.Filter):
+    """Drops Tune's error lines about the trials unitune killed (their reason is already
+    logged with the trial): "Trial task failed for trial X" with its ActorDiedError, and
+    "Trials did not complete: [...]" when it names only those."""
+
+    LOGGERS = ("ray.tune.execution.tune_controller", "ray.tune.tune")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.names:
+            return True
+        text = record.getMessage()
+        if text.startswith("Trial task failed for trial "):
+            return text.rsplit(" ", 1)[-1] not in self.names
+        if text.startswith("Trials did not complete: ["):
+            listed = {n.strip() for n in text.split("[", 1)[1].rstrip("]").split(",")}
+            return not listed <= self.names
+        return True
+
+    def __enter__(self) -> KilledTrialsQuiet:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+
 class LedgerCallback(tune.Callback):
     """Books every trial of one Tune run in the ledger, through the driver's ``Host``."""
 
     def __init__(self, host: Host, codec: Codec, n_values: int,
-                 queued: tuple[int, ...] = ()) -> None:
+                 queued: tuple[int, ...] = (), limits: Limits = Limits()) -> None:
         self.host = host
+        self.limits = limits
+        self.quiet = KilledTrialsQuiet()  # installed by the engine around the run
         self.codec = codec
         self.n_values = n_values
         self.queued = queued  # ledger numbers of Ray's first trials (queued points)
@@ -86,15 +144,22 @@ class LedgerCallback(tune.Callback):
                 self._guard(self._begin, other)
         if trial.trial_id not in self.seen:  # out of order (should not happen)
             self._guard(self._begin, trial)
+        booked = self.booked.get(trial.trial_id)
+        if booked is not None:
+            booked.running_since = time.perf_counter()
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        # Tune's loop turns at least every 0.1 s (it waits that long for an event).
+        if self.limits.trial_timeout is not None or self.limits.cut_at is not None:
+            self._guard(self._stop_overdue, trials)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
         booked = self.booked.get(trial.trial_id)
         if booked is None:
             return
-        if booked.worker is None and "hostname" in result and "pid" in result:
-            booked.worker = f"{result['hostname']}:{result['pid']}"  # Ray adds both
-            self._guard(self.host.ran_on, booked.proposal, booked.worker)
+        if booked.worker is None:
+            self._guard(self._ran_on, booked, result)
         kind = result.get(rt.KIND)
         booked.asked = result.get(rt.ASKED, booked.asked)
         if kind == rt.REPORT:
@@ -134,6 +199,39 @@ class LedgerCallback(tune.Callback):
         self.booked[trial.trial_id] = _Booked(proposal, time.perf_counter())
         self.seen.add(trial.trial_id)
 
+    def _ran_on(self, booked: _Booked, result: dict) -> None:
+        if "hostname" in result and "pid" in result:  # Ray adds both to every result
+            booked.worker = f"{result['hostname']}:{result['pid']}"
+            self.host.ran_on(booked.proposal, booked.worker)
+
+    def _stop_overdue(self, trials: list) -> None:
+        """Kill the Ray actor of each running trial past its limit and end the trial FAIL
+        with the reason. A thread cannot be stopped, and a function trainable runs in
+        one: the actor's process is killed (a hung ``sleep`` or a busy loop end too).
+        Tune then sees the actor die (the trial's error, already booked here) and starts
+        a new actor for the next trial."""
+        import ray
+
+        now, clock = time.perf_counter(), time.monotonic()
+        for trial in trials:
+            booked = self.booked.get(trial.trial_id)
+            if (booked is None or booked.running_since is None or booked.final is not None
+                    or trial.status != "RUNNING"):
+                continue
+            why = self.limits.why(now - booked.running_since, clock)
+            if why is None:
+                continue
+            actor = trial.temporary_state.ray_actor
+            if actor is not None:
+                if booked.worker is None:  # no report yet: where Ray says its actor is
+                    self._ran_on(booked, trial.last_result)
+                self.quiet.names.add(str(trial))
+                ray.kill(actor, no_restart=True)
+            del self.booked[trial.trial_id]
+            self.host.end(booked.proposal, Outcome(
+                TrialState.FAIL, error=why[0], at_deadline=why[1],
+                duration=time.perf_counter() - booked.started))
+
     def _claim(self, number: int, params: dict[str, Any]) -> Proposal | None:
         """Take the queued (WAITING) trial ``number`` for the Ray trial running its
         params, as the driver takes one for an ask/tell backend: it becomes RUNNING,
@@ -155,6 +253,8 @@ class LedgerCallback(tune.Callback):
         final = booked.final
         duration = time.perf_counter() - booked.started
         if error is not None:
+            if booked.worker is None:  # died before its first report: where it ran
+                self._ran_on(booked, trial.last_result)
             outcome = Outcome(TrialState.FAIL, error=error, duration=duration)
         elif final is not None:
             outcome = rt.outcome_from_result(final, self.n_values)
@@ -233,6 +333,6 @@ def _error_text(trial: Any) -> str:
                 except OSError:
                     pass
             lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
-            if lines:
-                return f"RayError: {lines[-1][:500]}"
+            if lines:  # Ray's advice on a dead worker is a paragraph: its facts only
+                return f"RayError: {lines[-1].split(' Some common causes')[0][:500]}"
     return "RayError: the trial's worker failed"

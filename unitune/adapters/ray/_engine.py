@@ -23,7 +23,7 @@ from ray.tune.search.optuna import OptunaSearch
 from unitune._portable import Portable
 from unitune.adapters.base import Host
 from unitune.adapters.ray import _trainable as rt
-from unitune.adapters.ray._callback import LedgerCallback, RunStopper
+from unitune.adapters.ray._callback import LedgerCallback, Limits, RunStopper
 from unitune.adapters.ray._options import SCHEDULER_OPTIONS
 from unitune.adapters.ray._runtime import check_resources, ensure_runtime, quiet_tune
 from unitune.adapters.ray._space import Codec
@@ -210,7 +210,9 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     queued = _queued(host, adapter, target)
     numbers = tuple(number for number, _ in queued)
     spec = rt.Spec(objective, host.objective.n_values, codec, offset, numbers, seed)
-    callback = LedgerCallback(host, codec, len(modes), numbers)
+    cut = adapter.cut_after is not None and deadline is not None
+    callback = LedgerCallback(host, codec, len(modes), numbers, Limits(
+        adapter.trial_timeout, deadline if cut else None, adapter.cut_after))
     scheduler = _scheduler(adapter.scheduler_name, opts, modes[0], codec, seed)
     if scheduler is not None and hasattr(scheduler, "callback"):
         scheduler.callback = callback
@@ -232,7 +234,7 @@ def run(adapter: RayAdapter, host: Host, target: int | None, deadline: float | N
     )
     interrupted = False
     try:
-        with quiet_tune(verbose):
+        with quiet_tune(verbose), callback.quiet:
             tuner.fit()
     except KeyboardInterrupt:
         interrupted = True

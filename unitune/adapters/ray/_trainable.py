@@ -62,6 +62,24 @@ class Spec:
     queued: tuple[int, ...] = ()  # ledger numbers of Ray's first trials: the queued points
     seed: int | None = None  # define-by-run: a parameter Tune does not search is drawn
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        _preload(self.objective)
+
+
+def _preload(objective: Portable) -> None:
+    """In a Ray worker, load the objective as its actor is created, before Tune starts
+    the trial (and ``trial_timeout``'s clock, ``_callback.py``): a slow import counts
+    against no trial. One that does not load fails its first trial (``run_trial``)."""
+    try:
+        import ray
+
+        if ray._private.worker.global_worker.mode == ray.WORKER_MODE:
+            objective.load()
+    except Exception:  # noqa: BLE001 - run_trial loads it again and reports why
+        pass
+
 
 class RayTrial(Trial):
     """A trial in a Ray worker: each report goes to Ray Tune, with the state the objective
