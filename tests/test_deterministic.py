@@ -162,3 +162,43 @@ def test_deterministic_must_be_a_bool():
     with pytest.raises(ut.errors.InvalidOption, match=r"deterministic='yes' must be True or "
                                                       "False"):
         ut.optimize(value, SPACE, n_trials=2, deterministic="yes")
+
+
+def _every_deterministic_backend() -> list[str]:
+    from unitune.adapters import backends
+
+    return [b.name for b in backends() if b.capabilities.deterministic and b.installed
+            and b.engine not in ("auto", "ray")]
+
+
+STEPPED = {"x": ut.Float(-2.0, 2.0, step=0.25), "y": ut.Float(0.0, 1.0, step=0.125)}
+QUICK = {  # the model's own settings that keep a step short; the defaults otherwise
+    "skopt:gp": {"n_initial_points": 2, "acq_optimizer": "sampling",
+                 "acq_optimizer_kwargs": {"n_points": 500}},
+    "skopt:rf": {"n_initial_points": 2}, "skopt:et": {"n_initial_points": 2},
+    "skopt:gbrt": {"n_initial_points": 2},
+    "optuna:tpe": {"n_startup_trials": 2}, "optuna:gp": {"n_startup_trials": 2},
+    "pymoo:ga": {"pop_size": 4}, "pymoo:de": {"pop_size": 4},
+    "pymoo:nsga2": {"pop_size": 4}, "pymoo:nsga3": {"pop_size": 4},
+}
+
+
+@pytest.mark.parametrize("backend", _every_deterministic_backend())
+def test_every_backend_that_says_deterministic_repeats_with_two_workers(tmp_path, backend):
+    """The conformance check: each backend whose capability says ``deterministic`` gives
+    the same trials twice with 2 workers whose trials end out of proposal order (on a
+    stepped space for the grid sampler, which needs steps)."""
+    lists = []
+    for i in range(2):
+        folder = tmp_path / f"run{i}"
+        folder.mkdir()
+        result = ut.optimize(Paired(folder), STEPPED if backend == "optuna:grid" else SPACE,
+                             backend=backend,
+                             options=QUICK.get(backend, {}), n_trials=6, n_workers=2, seed=11,
+                             deterministic=True)
+        assert sorted(p.name for p in folder.glob("saw-*")) == ["saw-1-end", "saw-3-end",
+                                                                 "saw-5-end"]
+        lists.append(trial_list(result))
+    assert [n for n, *_ in lists[0]] == list(range(6))
+    assert all(state is ut.TrialState.COMPLETE for *_, state in lists[0])
+    assert lists[1] == lists[0]
