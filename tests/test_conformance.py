@@ -88,7 +88,7 @@ def run(info, objective=noise, **kwargs):
                        **kwargs)
 
 
-@pytest.fixture(params=BACKENDS, ids=IDS)
+@pytest.fixture
 def info(request):
     info = request.param
     if not info.installed:
@@ -98,14 +98,17 @@ def info(request):
     return info
 
 
-@pytest.fixture(params=["default", "process"])
-def executor(request, info):
-    """``executor=`` for the run: the backend's default, then worker processes."""
-    if request.param == "default":
-        return None
-    if info.engine == "ray":
-        pytest.skip("Ray's backends run every trial in a process: the default run is that run")
-    return "process"
+def pytest_generate_tests(metafunc):
+    """A check taking ``executor`` runs with the backend's default, then, on each ask/tell
+    backend, with worker processes (Ray's backends run every trial in a process: their
+    default run is that run, so no second run is generated for them)."""
+    if "executor" in metafunc.fixturenames:
+        pairs = [(b, None) for b in BACKENDS] + [
+            (b, "process") for b in BACKENDS if b.engine != "ray"]
+        metafunc.parametrize(("info", "executor"), pairs, indirect=["info"],
+                             ids=[f"{b.name}-{e or 'default'}" for b, e in pairs])
+    elif "info" in metafunc.fixturenames:
+        metafunc.parametrize("info", BACKENDS, indirect=True, ids=IDS)
 
 
 def test_params_in_bounds_with_the_users_types(info, executor):
