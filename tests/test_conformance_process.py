@@ -74,9 +74,11 @@ def constrained(params, trial):
     return noise(params)
 
 
+CONSTRAINED = [b for b in ASK_TELL if b.capabilities.constraints and b.capabilities.continuous]
+
+
+@pytest.mark.parametrize("info", CONSTRAINED, ids=[b.name for b in CONSTRAINED])
 def test_constraints_declared_in_a_worker_reach_the_result(info):
-    if not info.capabilities.constraints or not info.capabilities.continuous:
-        pytest.skip(f"{info.name} takes no constraints")
     result = ut.optimize(constrained, space_for(info), backend=info.name, n_trials=12,
                          seed=0, executor="process", options=FAST_OPTIONS.get(info.name))
     assert all(t.constraints == (t.params["x"] - 1.0,) for t in result.completed)

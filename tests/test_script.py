@@ -46,7 +46,7 @@ def test_an_unknown_backend_is_refused_with_the_known_ones(capsys):
     parser = ut.ScriptParser(DOC, backend="optuna:tpe", n_trials=3, prog="x.py")
     err = _refused(parser, ["--backend", "optuna:bogus"], capsys)
     assert err.startswith("x.py: error: --backend: unknown backend 'optuna:bogus'; known "
-                          "backends: optuna:cmaes, ")
+                          "backends: auto:any, optuna:cmaes, ")
 
 
 def test_a_backend_without_a_needed_capability_is_refused_naming_those_with_it(capsys):
