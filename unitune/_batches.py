@@ -71,10 +71,7 @@ def batch_loop(driver: Driver, in_flight: dict[Future[Outcome], Proposal],
             return True  # a Ctrl-C: the caller records the running trials as cut short
         for future, proposal in list(in_flight.items()):  # in proposal order
             del in_flight[future]
-            outcome = future.result()
-            with driver.lock:
-                driver.conclude(proposal, outcome)
-            if outcome.interrupted:
+            if driver.finish(proposal, future):
                 return True
             done += 1
     return True

@@ -65,8 +65,7 @@ class _LocalTrial(Trial):
 
 
 class Driver:
-    """The state of one optimize() call. Ask/tell adapters never see it; a
-    ``LoopAdapter`` sees it as its ``Host``."""
+    """One optimize() call's state; a ``LoopAdapter`` sees it as its ``Host``."""
 
     def __init__(self, objective: Objective, adapter: BaseAdapter, ledger: Ledger,
                  callbacks: Sequence[Callable[[TrialRecord], Any]], on_failure: str,
@@ -376,14 +375,17 @@ class Driver:
             # past the deadline nothing new starts; the running trials finish
             finished, _ = wait(list(in_flight), timeout=wait_for, return_when=FIRST_COMPLETED)
             for future in finished:
-                proposal = in_flight.pop(future)
-                outcome = future.result()
-                with self.lock:
-                    self.conclude(proposal, outcome)
-                if outcome.interrupted:
+                if self.finish(in_flight.pop(future), future):
                     return True
                 done += 1
         return True
+
+    def finish(self, proposal: Proposal, future: Future[Outcome]) -> bool:
+        """Book an ended trial (ledger, engine); True if it was cut short (a Ctrl-C)."""
+        outcome = future.result()
+        with self.lock:
+            self.conclude(proposal, outcome)
+        return outcome.interrupted
 
     def _settle(self, in_flight: dict[Future[Outcome], Proposal]) -> None:
         """The trials still in flight when the loop ends early (Ctrl-C, an error): one
