@@ -7,7 +7,8 @@
    length calibrated at start to ``--target-ms`` per trial) run with
    ``executor="process"`` and ``n_workers=2`` against ``n_workers=1``, for optuna:tpe,
    optuna:tpe with ``deterministic=True``, skopt:gp (batches of 2 by its constant liar:
-   ``deterministic=True``) and pymoo:ga; and, in the same run, the anchor: Optuna's own
+   ``deterministic=True``), skopt:gp asynchronous (a batch asked when the queue runs dry,
+   outcomes told as they come) and pymoo:ga; and, in the same run, the anchor: Optuna's own
    ``study.optimize(n_jobs=2)`` against ``n_jobs=1`` (threads, so ~1.0x: the GIL).
    The rate is trials per second between the first and the last trial to end (the
    steady state: a pool's start is reported apart), and over the whole call too.
@@ -49,6 +50,7 @@ CASES = {
     "optuna:tpe": ("optuna:tpe", {}, False),
     "optuna:tpe deterministic": ("optuna:tpe", {}, True),
     "skopt:gp batch": ("skopt:gp", {"acq_optimizer": "sampling"}, True),
+    "skopt:gp": ("skopt:gp", {"acq_optimizer": "sampling"}, False),
     "pymoo:ga": ("pymoo:ga", {"pop_size": 10}, False),
 }
 DISTRIBUTIONS = ("optuna", "scikit-optimize", "pymoo", "numpy", "scikit-learn")
