@@ -169,12 +169,12 @@ class SkoptAdapter(Adapter):
     def _next_point(self) -> list[Any]:
         opt = self.optimizer
         assert opt is not None  # asked only when something is searched
-        self._fit()
+        self._fit(opt)
         if self.n_workers == 1:
             x = _quietly(opt.ask)
         else:
             if not self._queue:
-                self._queue.extend(self._batch(self.n_workers))
+                self._queue.extend(self._batch(opt, self.n_workers))
             x = self._queue.popleft()
         # skopt proposes the same point (or serves the same cached batch) until it is told
         # something new, and a failed point is never told: a point already evaluated, failed
@@ -185,16 +185,16 @@ class SkoptAdapter(Adapter):
             x = opt.space.rvs(random_state=opt.rng)[0]
         return x
 
-    def _fit(self) -> None:
+    def _fit(self, opt: Any) -> None:
         """Tell skopt the outcomes that came since the last proposal, in one call: one
         surrogate fit however many trials ended (each ``tell`` refits, and a fit costs
         hundreds of ms next to a trial of milliseconds; sequentially, one per trial)."""
         if self._told:
             xs, ys = zip(*self._told)
             self._told = []
-            _quietly(self.optimizer.tell, list(xs), list(ys))
+            _quietly(opt.tell, list(xs), list(ys))
 
-    def _batch(self, n: int) -> list[list[Any]]:
+    def _batch(self, opt: Any, n: int) -> list[list[Any]]:
         """``n`` points by skopt's constant liar (``strategy``: cl_min, cl_mean, cl_max),
         as ``Optimizer.ask(n_points=n)`` makes them, less its one redundant fit: skopt
         rebuilds its copy by refitting every point told so far; a deep copy keeps the fitted
@@ -203,12 +203,11 @@ class SkoptAdapter(Adapter):
 
         import numpy as np
 
-        opt = self.optimizer
         points = [_quietly(opt.ask)]
         if n > 1:
             liar = copy.deepcopy(opt)  # its own random stream, drawn as skopt's copy draws it
             liar.rng = np.random.RandomState(opt.rng.randint(0, np.iinfo(np.int32).max))
-            lie = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}[self._strategy]
+            lie: Any = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}[self._strategy]
             for _ in range(n - 1):
                 _quietly(liar.tell, points[-1], float(lie(liar.yi)) if liar.yi else 0.0)
                 points.append(_quietly(liar.ask))
