@@ -130,6 +130,26 @@ def test_an_auto_study_resumes_at_the_step_the_ledger_is_at(monkeypatch, tmp_pat
     assert [t.params for t in resumed.trials[:6]] == [t.params for t in first.trials]
 
 
+def test_a_resumed_study_keeps_a_step_that_had_run_on(monkeypatch, tmp_path):
+    monkeypatch.setattr(auto, "RULES", SCHEDULE)
+    monkeypatch.setattr(auto, "EXTEND", 2)
+    monkeypatch.setattr(auto, "CHEAP", 0.0)  # the objective is never cheap: GA runs on
+    storage = str(tmp_path / "study.journal")
+
+    def run(n):
+        return ut.optimize(lambda p: p["x"] ** 2, NUMERIC, backend="auto", n_trials=n,
+                           seed=2, storage=storage, study_name="x")
+
+    first = run(10)
+    assert [t.backend for t in first.trials] == ["optuna:random"] * 4 + ["pymoo:ga"] * 6
+    monkeypatch.setattr(auto, "CHEAP", 1e9)  # from now on, the switch is due at once
+    resumed = run(13)
+    # the ledger's last trial is GA's, past its 8: GA goes on (2 more), then TPE
+    assert [t.backend for t in resumed.trials] == (
+        ["optuna:random"] * 4 + ["pymoo:ga"] * 8 + ["optuna:tpe"])
+    assert resumed.backend == "auto: pymoo:ga > optuna:tpe"
+
+
 def test_a_cheap_switch_waits_while_the_objective_is_the_slower():
     step = auto.Step("optuna:gp", {}, 200, "cheap")
     assert auto.switch_now(step, objective_seconds=0.01, own_seconds=40.0)  # GP refits
@@ -145,11 +165,18 @@ def test_searchcv_and_compare_take_auto():
     from unitune.sklearn import SearchCV
 
     X, y = load_iris(return_X_y=True)
-    search = SearchCV(LogisticRegression(max_iter=200), {"C": ut.Float(0.01, 10, log=True)},
-                      backend="auto", n_trials=3, cv=2, seed=0).fit(X, y)
-    # SearchCV's objective takes the trial (it reports folds when pruning=True)
-    assert search.result_.backend == "auto: optuna:tpe"
+    space = {"C": ut.Float(0.01, 10, log=True)}
+    search = SearchCV(LogisticRegression(max_iter=200), space, backend="auto", n_trials=3,
+                      cv=2, seed=0).fit(X, y)
+    # one numeric parameter, a small budget: the GP; its objective takes the trial only
+    # for its number, so auto does not count it as reporting steps
+    assert search.result_.backend == "auto: skopt:gp"
     assert len(search.cv_results_["params"]) == 3
+    pruned = SearchCV(LogisticRegression(max_iter=200), space, backend="auto", n_trials=3,
+                      cv=3, seed=0, pruning=True).fit(X, y)
+    # pruning=True reports the folds' running mean: the pruning rule
+    assert pruned.result_.backend == "auto: optuna:tpe"
+    assert [t.backend for t in pruned.result_.trials] == ["optuna:tpe"] * 3
     cmp = ut.compare(lambda p: p["x"] ** 2, NUMERIC, backends=["auto", "optuna:random"],
                      n_trials=5, seeds=1)
     runs = {run.label: run for run in cmp.runs}

@@ -68,6 +68,7 @@ class CVObjective:
         self.metric = metric
         self.n_jobs = n_jobs
         self.pruning = pruning
+        self.reports_steps = pruning  # for backend="auto": the trial is taken for its number
         self.store = store
         # lazily, fold by fold, when pruning may stop a candidate before its last folds
         self.pre_dispatch = "n_jobs" if pruning else pre_dispatch

@@ -35,7 +35,7 @@ from unitune._logs import engine_messages_once
 from unitune._portable import loading_script
 from unitune._progress import Progress
 from unitune._secrets import scrub_values, storage_name
-from unitune.adapters.auto import Choice, Step, extended, facts_of, switch_now
+from unitune.adapters.auto import Choice, Step, extended, facts_of, still_on, switch_now
 from unitune.adapters.base import BaseAdapter, LoopAdapter, StudyAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.ledger import Ledger, counts_toward_budget
@@ -139,7 +139,9 @@ def _steps(backend: str, options: Mapping[str, Any], space: Space, dirs: tuple[s
     adapter_cls = checked(backend, options)
     if not getattr(adapter_cls, "auto", False):
         return adapter_cls, [Step(adapter_cls.name, options, None)], None
-    facts = facts_of(space, dirs, n_trials=n_trials, timeout=timeout, reports=fn.n_args == 2,
+    # an objective taking a ``trial`` only for its number says so: ``reports_steps = False``
+    reports = fn.n_args == 2 and getattr(fn.fn, "reports_steps", True)
+    facts = facts_of(space, dirs, n_trials=n_trials, timeout=timeout, reports=reports,
                      n_workers=n_workers, executor=executor)
     if by_run:  # define-by-run: what the objective asks for is known only as it runs
         facts = dataclasses.replace(facts, conditional=True)
@@ -203,7 +205,11 @@ def _schedule(fn: Objective, steps: list[Step], ledger: Ledger, ran: list[str], 
         until = budget if last or step.until is None else \
             step.until if budget is None else min(step.until, budget)
         if not last and until is not None and held >= until:  # a resumed study: past it
-            i += 1
+            records = ledger.records()  # its last trial says if the step had run on
+            if still_on(step, held, records[-1].backend if records else None):
+                steps[i] = extended(step, held)
+            else:
+                i += 1
             continue
         timeout = None if deadline is None else deadline - time.monotonic()
         if timeout is not None and timeout <= 0:

@@ -209,6 +209,14 @@ def switch_now(step: Step, objective_seconds: float, own_seconds: float) -> bool
     return step.switch != "cheap" or objective_seconds < CHEAP * own_seconds
 
 
+def still_on(step: Step, held: int, last_backend: str | None) -> bool:
+    """A study resumed past a "cheap" step's ``until``: had the step run on (its switch not
+    due)? The ledger says: its last trial is past ``until`` and the step's backend
+    proposed it."""
+    return (step.switch == "cheap" and step.until is not None and held > step.until
+            and last_backend == step.backend)
+
+
 def extended(step: Step, trials: int) -> Step:
     """The step run on for ``EXTEND`` more trials (a "cheap" switch not yet due)."""
     return Step(step.backend, step.options, trials + EXTEND, step.switch)
