@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "unitune.adapters.auto": 5, "unitune.adapters._auto_rules": 5,
     "unitune._driver": 6, "unitune._batches": 6, "unitune._executor": 6, "unitune.optimize": 6, "unitune._progress": 6,
     "unitune._by_run": 6,
+    "unitune._schedule": 6,
     "unitune.sklearn": 7, "unitune._cv_results": 7,
     "unitune._search_params": 7, "unitune._search_callbacks": 7, "unitune.cli": 7, "unitune._text": 7,
     "unitune._worker": 7, "unitune._script": 7, "unitune._objective_file": 7,

@@ -101,10 +101,11 @@ def info(request):
 def pytest_generate_tests(metafunc):
     """A check taking ``executor`` runs with the backend's default, then, on each ask/tell
     backend, with worker processes (Ray's backends run every trial in a process: their
-    default run is that run, so no second run is generated for them)."""
+    default run is that run, so no second run is generated for them; auto runs the
+    backend it chooses, each of which has its run under processes here)."""
     if "executor" in metafunc.fixturenames:
         pairs = [(b, None) for b in BACKENDS] + [
-            (b, "process") for b in BACKENDS if b.engine != "ray"]
+            (b, "process") for b in BACKENDS if b.engine not in ("ray", "auto")]
         metafunc.parametrize(("info", "executor"), pairs, indirect=["info"],
                              ids=[f"{b.name}-{e or 'default'}" for b, e in pairs])
     elif "info" in metafunc.fixturenames:
