@@ -112,6 +112,20 @@ def test_a_schedule_switches_engines_through_the_ledger(monkeypatch, tmp_path):
     assert [t.params for t in again.trials] == [t.params for t in result.trials]
 
 
+def _bowl(params):
+    return (params["x"] - 1) ** 2 + params["k"]
+
+
+def test_a_schedule_runs_its_trials_in_worker_processes(monkeypatch):
+    monkeypatch.setattr(auto, "RULES", SCHEDULE)
+    result = ut.optimize(_bowl, NUMERIC, backend="auto", n_trials=12, seed=3,
+                         executor="process", n_workers=2)
+    assert [t.backend for t in result.trials] == (
+        ["optuna:random"] * 4 + ["pymoo:ga"] * 4 + ["optuna:tpe"] * 4)
+    assert all(t.state is ut.TrialState.COMPLETE for t in result.trials)
+    assert len({t.worker for t in result.trials}) == 2  # both processes of the pool ran trials
+
+
 def test_an_auto_study_resumes_at_the_step_the_ledger_is_at(monkeypatch, tmp_path):
     monkeypatch.setattr(auto, "RULES", SCHEDULE)
     storage = str(tmp_path / "study.journal")

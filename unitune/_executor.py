@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 from unitune._checks import is_number
 from unitune._portable import Portable, dumps
-from unitune._procpool import Host, Memory, ProcessTrials
+from unitune._procpool import Cut, Host, Memory, ProcessTrials, Worker
 from unitune.adapters.base import BaseAdapter, LoopAdapter
 from unitune.errors import InvalidOption, ObjectiveError, UnsupportedFeature
 from unitune.records import TrialRecord
@@ -55,14 +56,25 @@ class Execution:
         self.portable = portable
         self.memory = memory
         self.cut_after = cut_after
+        self._cut: Cut | None = None
+        self._spare: list[Worker] = []  # one pool's workers serve every step of the run
 
     def pool(self, host: Host) -> Callable[[int], ProcessTrials] | None:
-        """What makes the driver's pool of ``n`` workers; None for threads (the driver's)."""
+        """What makes the driver's pool of ``n`` workers; None for threads (the driver's).
+        The workers outlive a step (auto's schedule): its next step's pool takes them."""
         portable = self.portable
         if portable is None:
             return None
+        if self._cut is None and self.cut_after is not None:
+            # the study's deadline, as the driver's (set just before the first step)
+            self._cut = Cut(time.monotonic() + self.cut_after, self.cut_after)
         return lambda n: ProcessTrials(n, portable, host, self.trial_timeout,
-                                       memory=self.memory, cut_after=self.cut_after)
+                                       memory=self.memory, cut=self._cut, spare=self._spare)
+
+    def close(self) -> None:
+        """The run is over: its idle workers exit."""
+        while self._spare:
+            self._spare.pop().close()
 
 
 def check_execution(executor: Any, trial_timeout: Any, adapter_cls: type[BaseAdapter],

@@ -233,9 +233,9 @@ class ProcessTrials(TrialThreads):
 
     def __init__(self, n: int, objective: Portable, host: Host,
                  trial_timeout: float | None, memory: Memory | None = None,
-                 cut_after: float | None = None) -> None:
-        # the study's deadline, as the driver's (it was set just before the pool)
-        self._cut = None if cut_after is None else Cut(time.monotonic() + cut_after, cut_after)
+                 cut: Cut | None = None, spare: list[Worker] | None = None) -> None:
+        self._cut = cut
+        self._spare = spare  # idle workers of the run's earlier steps: taken, given back
         self._portable = objective
         self._memory = memory
         self._host = host
@@ -243,7 +243,7 @@ class ProcessTrials(TrialThreads):
         self._closing = False
         self._lock = threading.Lock()
         self.started: list[int] = []  # the pid of every worker this pool started
-        self._workers = [self._start() for _ in range(n)]
+        self._workers = [spare.pop() if spare else self._start() for _ in range(n)]
         try:
             for worker in self._workers:  # started together, each loads the objective
                 worker.handshake()  # before a trial's clock starts
@@ -272,7 +272,8 @@ class ProcessTrials(TrialThreads):
 
     def shutdown(self, wait: bool) -> None:
         """Kill the workers still running a trial (the driver has recorded it as cut
-        short), let the idle ones exit, and stop the threads."""
+        short) and stop the threads; the idle workers go back to ``spare`` for the run's
+        next step (``wait``: not interrupted), or exit."""
         with self._lock:
             self._closing = True
             for worker in self._workers:
@@ -280,4 +281,7 @@ class ProcessTrials(TrialThreads):
                     worker.kill()
         super().shutdown(wait)
         for worker in self._workers:
-            worker.close()
+            if wait and self._spare is not None and worker.alive and worker.ready:
+                self._spare.append(worker)
+            else:
+                worker.close()

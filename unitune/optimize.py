@@ -180,6 +180,8 @@ def _run(fn: Objective, steps: list[Step], ledger: Ledger, *, seed: int | None,
     finally:
         if bar is not None:
             bar.close()
+        if execution is not None:
+            execution.close()
         ledger.close()
     if interrupted:
         logger.warning("study %r interrupted; finished trials are kept", ledger.study_name)
