@@ -169,11 +169,12 @@ class SkoptAdapter(Adapter):
     def _next_point(self) -> list[Any]:
         opt = self.optimizer
         assert opt is not None  # asked only when something is searched
-        self._fit(opt)
         if self.n_workers == 1:
+            self._fit(opt)
             x = _quietly(opt.ask)
-        else:
+        else:  # a batch's points were chosen together: outcomes are fitted for the next
             if not self._queue:
+                self._fit(opt)
                 self._queue.extend(self._batch(opt, self.n_workers))
             x = self._queue.popleft()
         # skopt proposes the same point (or serves the same cached batch) until it is told
@@ -186,7 +187,7 @@ class SkoptAdapter(Adapter):
         return x
 
     def _fit(self, opt: Any) -> None:
-        """Tell skopt the outcomes that came since the last proposal, in one call: one
+        """Tell skopt the outcomes that came since it last proposed, in one call: one
         surrogate fit however many trials ended (each ``tell`` refits, and a fit costs
         hundreds of ms next to a trial of milliseconds; sequentially, one per trial)."""
         if self._told:
