@@ -6,7 +6,10 @@ ledger as it starts and ends. With the same seed it proposes exactly what a hand
 ``Optimizer(dims, base_estimator=..., random_state=seed)`` loop proposes. Options are the
 Optimizer's own keyword arguments (``acq_func``, ``n_initial_points``,
 ``initial_point_generator``, ``acq_optimizer`` and their ``*_kwargs``) plus ``strategy``,
-the constant liar used to ask a batch when ``n_workers > 1``.
+the constant liar used to ask a batch when ``n_workers > 1``: the batch's first point is
+what a sequential loop would propose next, each further one what skopt proposes once
+told a lie for the earlier ones, on a copy of the fitted optimizer (``_batch``); the
+outcomes are fitted in one ``tell`` when the next batch is asked.
 
 How the space is mapped, so that nothing is dropped:
 
