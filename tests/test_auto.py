@@ -47,6 +47,35 @@ def test_the_rules_table_chooses_by_what_is_known_before_the_first_trial(
         assert choice.steps[0].options == SH_PRUNER
 
 
+BRANCHES = ut.Space(model=ut.Categorical(["a", "b"]),
+                    x=ut.Float(-5.0, 5.0, when={"model": "a"}),
+                    y=ut.Float(1e-4, 1.0, log=True, when={"model": "b"}))
+
+
+def _bowl_by_run(trial):
+    return trial.suggest_float("x", -5.0, 5.0) ** 2
+
+
+@pytest.mark.parametrize("n_trials, rule, backend", [
+    (40, "conditional-small-budget", "skopt:gp"),  # tc's budget
+    (300, "conditional", "optuna:tpe"),
+])
+def test_a_conditional_space_goes_by_the_tc_figures(n_trials, rule, backend):
+    choice = _choice(BRANCHES, n_trials)
+    assert (choice.rule, [s.backend for s in choice.steps]) == (rule, [backend])
+    assert choice.why.startswith("tc")
+    result = ut.optimize(lambda p: p.get("x", 0.0) ** 2 + p.get("y", 0.0), BRANCHES,
+                         backend="auto", n_trials=3, seed=0)
+    assert result.backend == "auto: skopt:gp"  # 3 trials: a small budget
+    assert all(set(t.params) in ({"model", "x"}, {"model", "y"}) for t in result.trials)
+
+
+def test_a_define_by_run_objective_goes_to_tpe_whatever_the_budget():
+    result = ut.optimize(_bowl_by_run, None, backend="auto", n_trials=4, seed=0)
+    assert result.backend == "auto: optuna:tpe"
+    assert all(set(t.params) == {"x"} for t in result.trials)
+
+
 def test_a_timeout_only_budget_and_workers_are_facts_too():
     choice = _choice(NUMERIC, None, n_workers=4)
     assert [s.backend for s in choice.steps] == ["optuna:gp", "optuna:tpe"]

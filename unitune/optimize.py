@@ -140,7 +140,7 @@ def _steps(backend: str, options: Mapping[str, Any], space: Space, dirs: tuple[s
     facts = facts_of(space, dirs, n_trials=n_trials, timeout=timeout, reports=reports,
                      n_workers=n_workers, executor=executor)
     if by_run:  # define-by-run: what the objective asks for is known only as it runs
-        facts = dataclasses.replace(facts, conditional=True)
+        facts = dataclasses.replace(facts, conditional=True, by_run=True)
     choice: Choice = adapter_cls.choose(space, dirs, facts)  # type: ignore[attr-defined]
     logger.info("%s", choice.line())
     return checked(choice.steps[0].backend, choice.steps[0].options), list(choice.steps), \

@@ -59,6 +59,7 @@ class Facts:
     timeout: float | None = None
     n_workers: int = 1
     executor: str | None = None
+    by_run: bool = False  # define-by-run: the space is known only as trials ask for it
 
     @property
     def categorical_share(self) -> float:
