@@ -4,11 +4,13 @@ same study with ``backend="auto"`` (which picks optuna:tpe on an all-categorical
 and with ``backend="optuna:tpe"`` (the same proposals, bit for bit), best of a few runs.
 
     python benchmarks/auto_overhead.py [--n-trials 300] [--repeats 5]
+        [--out benchmarks/results/auto_overhead.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -17,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import unitune as ut  # noqa: E402
+from benchmarks._results import add_out, write_report  # noqa: E402
+from benchmarks.process_parallel import machine  # noqa: E402
 from unitune.adapters import auto  # noqa: E402
 from unitune.ledger import Ledger  # noqa: E402
 
@@ -80,12 +84,15 @@ def end_to_end(n_trials: int, repeats: int) -> dict[str, float]:
     return best
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-trials", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    for name, seconds in choice_seconds().items():
+    add_out(parser, "auto_overhead")
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()
+    choice = choice_seconds()
+    for name, seconds in choice.items():
         print(f"choice ({name} study, once per study): {seconds * 1e6:.0f} us")
     step = step_end_seconds(1000)
     print(f"switch decision at a step's end (study of 1,000 trials): {step * 1e6:.0f} us")
@@ -94,6 +101,19 @@ def main() -> None:
     print(f"per trial, {args.n_trials} trials, best of {args.repeats}: optuna:tpe "
           f"{best['optuna:tpe'] * 1e3:.3f} ms, auto {best['auto'] * 1e3:.3f} ms, "
           f"auto's own {diff * 1e3:+.3f} ms")
+    report = {
+        "command": " ".join(["python", "benchmarks/auto_overhead.py",
+                             *(sys.argv[1:] if argv is None else argv)]),
+        "machine": machine(), "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "choice_ms_once_per_study": {k: v * 1e3 for k, v in choice.items()},
+        "switch_decision_ms_per_step_1000_trials": step * 1e3,
+        "per_trial_ms": {k: v * 1e3 for k, v in best.items()},
+        "auto_own_ms_per_trial": diff * 1e3, "n_trials": args.n_trials,
+        "repeats": args.repeats,
+    }
+    write_report(args.out, "auto_overhead", report)
+    return report
 
 
 if __name__ == "__main__":

@@ -196,11 +196,22 @@ def pick_table(finals: pd.DataFrame) -> str:
                  if r.low <= best.high]
         here = finals[(finals["family"] == family) & (finals["label"] == best.label)]
         score = here.groupby("problem")["normalised"].median().median()
-        lines.append(f"| {FAMILY_WORDS.get(family, family)} | **{best.label}** | "
+        twins = _same_runs(finals[finals["family"] == family], best.label)
+        pick = f"**{best.label}**" + (f" (= {', '.join(twins)} here)" if twins else "")
+        lines.append(f"| {FAMILY_WORDS.get(family, family)} | {pick} | "
                      f"{best.mean_rank:.2f} [{best.low:.2f}, {best.high:.2f}] of "
                      f"{len(group)}, {int(best.problems)} problems | "
                      f"{', '.join(close) or '-'} | {score:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def _same_runs(finals: pd.DataFrame, label: str) -> list[str]:
+    """The other labels whose score equals ``label``'s in every (problem, seed) it ran:
+    the backend ``auto`` chose, run bit for bit."""
+    scores = finals.set_index(["problem", "seed"]).groupby("label")["score"]
+    mine = scores.get_group(label)
+    return [other for other, theirs in scores if other != label and len(theirs) == len(mine)
+            and theirs.reindex(mine.index).eq(mine).all()]
 
 
 def _family_sections(out: Path, runs: list[tuple[Any, Any]]) -> list[str]:

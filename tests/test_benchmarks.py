@@ -42,6 +42,7 @@ def test_interleave_takes_the_sides_in_turn():
 
 # script, tiny arguments, the committed figures it would have replaced before
 SCRIPTS_WRITING_FIGURES = [
+    ("auto_overhead", ["--n-trials", "5", "--repeats", "1"]),
     ("corrupt_files", []),
     ("overhead_optuna", ["--trials", "5", "--repeats", "1"]),
     ("resume_kills", ["--backends", "optuna:random", "--kills", "1", "--trials", "4"]),
