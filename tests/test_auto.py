@@ -155,14 +155,16 @@ def test_a_schedule_runs_its_trials_in_worker_processes(monkeypatch):
     assert len({t.worker for t in result.trials}) == 2  # both processes of the pool ran trials
 
 
+def _resumable(storage, seed):
+    """Runs of one auto study in ``storage``, each to ``n`` trials (a resume after the
+    first)."""
+    return lambda n: ut.optimize(lambda p: p["x"] ** 2, NUMERIC, backend="auto", n_trials=n,
+                                 seed=seed, storage=storage, study_name="s")
+
+
 def test_an_auto_study_resumes_at_the_step_the_ledger_is_at(monkeypatch, tmp_path):
     monkeypatch.setattr(auto, "RULES", SCHEDULE)
-    storage = str(tmp_path / "study.journal")
-
-    def run(n):
-        return ut.optimize(lambda p: p["x"] ** 2, NUMERIC, backend="auto", n_trials=n,
-                           seed=1, storage=storage, study_name="r")
-
+    run = _resumable(str(tmp_path / "study.journal"), seed=1)
     first = run(6)
     assert [t.backend for t in first.trials] == ["optuna:random"] * 4 + ["pymoo:ga"] * 2
     assert first.backend == "auto: optuna:random > pymoo:ga"
@@ -177,12 +179,7 @@ def test_a_resumed_study_keeps_a_step_that_had_run_on(monkeypatch, tmp_path):
     monkeypatch.setattr(auto, "RULES", SCHEDULE)
     monkeypatch.setattr(auto, "EXTEND", 2)
     monkeypatch.setattr(auto, "CHEAP", 0.0)  # the objective is never cheap: GA runs on
-    storage = str(tmp_path / "study.journal")
-
-    def run(n):
-        return ut.optimize(lambda p: p["x"] ** 2, NUMERIC, backend="auto", n_trials=n,
-                           seed=2, storage=storage, study_name="x")
-
+    run = _resumable(str(tmp_path / "study.journal"), seed=2)
     first = run(10)
     assert [t.backend for t in first.trials] == ["optuna:random"] * 4 + ["pymoo:ga"] * 6
     monkeypatch.setattr(auto, "CHEAP", 1e9)  # from now on, the switch is due at once
