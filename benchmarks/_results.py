@@ -13,13 +13,18 @@ by name (``--out benchmarks/results/NAME.json``).
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import itertools
 import json
+import os
+import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RESULTS", "add_out", "add_report", "fresh_dir", "fresh_path", "write_report"]
+__all__ = ["RESULTS", "add_out", "add_report", "fresh_dir", "fresh_path", "machine",
+           "write_report"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -79,3 +84,19 @@ def write_report(out: str | None, name: str, report: Any, *, indent: int = 2) ->
     path.write_text(json.dumps(report, indent=indent, default=str) + "\n")
     print(f"figures written to {path}", flush=True)
     return path
+
+
+def machine(distributions: tuple[str, ...]) -> dict[str, Any]:
+    """The machine and the software the figures were made on: cores, platform, Python,
+    the installed versions of ``distributions`` and the commit."""
+    versions = {}
+    for dist in distributions:
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=RESULTS.parent,
+                          capture_output=True, text=True).stdout.strip()
+    return {"cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "processor": platform.processor(),
+            "versions": versions, "commit": head}

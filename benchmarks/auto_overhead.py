@@ -19,8 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import unitune as ut  # noqa: E402
-from benchmarks._results import add_out, write_report  # noqa: E402
-from benchmarks.process_parallel import machine  # noqa: E402
+from benchmarks._results import add_out, machine, write_report  # noqa: E402
 from unitune.adapters import auto  # noqa: E402
 from unitune.ledger import Ledger  # noqa: E402
 
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = {
         "command": " ".join(["python", "benchmarks/auto_overhead.py",
                              *(sys.argv[1:] if argv is None else argv)]),
-        "machine": machine(), "load_average_before": load_before,
+        "machine": machine(("optuna", "numpy")), "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "choice_ms_once_per_study": {k: v * 1e3 for k, v in choice.items()},
         "switch_decision_ms_per_step_1000_trials": step * 1e3,

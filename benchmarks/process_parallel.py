@@ -24,10 +24,7 @@ cores left (the load average is recorded before and after).
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import optuna  # noqa: E402
 
 import unitune as ut  # noqa: E402
-from benchmarks._results import add_out, write_report  # noqa: E402
+from benchmarks._results import add_out, machine, write_report  # noqa: E402
 from benchmarks._timing import interleave, median  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -155,20 +152,6 @@ def overhead(args: argparse.Namespace) -> dict:
             "first_trial_end_s": {k: median(r["first_s"] for r in v) for k, v in runs.items()}}
 
 
-def machine() -> dict:
-    versions = {}
-    for dist in DISTRIBUTIONS:
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                          text=True).stdout.strip()
-    return {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "processor": platform.processor(),
-            "versions": versions, "commit": head}
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=60, help="trials per run (default 60)")
@@ -208,7 +191,7 @@ def measure(args: argparse.Namespace, argv: list[str] | None) -> dict:
     return {
         "command": " ".join(["python", "benchmarks/process_parallel.py",
                              *(sys.argv[1:] if argv is None else argv)]),
-        "machine": machine(), "load_average_before": load_before,
+        "machine": machine(DISTRIBUTIONS), "load_average_before": load_before,
         "objective": {"target_ms": args.target_ms, "loops": loops},
         "trials": args.trials, "repeats": args.repeats,
         "blas_threads": args.blas_threads,

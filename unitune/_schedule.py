@@ -1,6 +1,6 @@
 """The steps of a run on its ledger: each step's backend, built and warm-started from the
 study so far, runs its trials (``_segment``); auto's schedule (``adapters/auto.py``) moves
-to the next step at its ``until`` (``_schedule``)."""
+to the next step at its ``until`` (``schedule``)."""
 
 from __future__ import annotations
 

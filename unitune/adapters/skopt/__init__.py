@@ -183,8 +183,10 @@ class SkoptAdapter(Adapter):
         # skopt proposes the same point (or serves the same cached batch) until it is told
         # something new, and a failed point is never told: a point already evaluated, failed
         # or running is replaced by a random one, from skopt's own random state.
+        told = [p for p, _ in self._told]  # evaluated, fitted at the next batch
         for _ in range(20):
-            if x not in self._avoid and x not in self._in_flight and x not in opt.Xi:
+            if x not in self._avoid and x not in self._in_flight and x not in opt.Xi \
+                    and x not in told:
                 break
             x = opt.space.rvs(random_state=opt.rng)[0]
         return x
